@@ -1,0 +1,405 @@
+import type { Registry } from 'prom-client';
+import { resolveConfig, type AuditConfig, type AuditOptions } from './config.js';
+import { AuditError, invalidArgument } from './errors.js';
+import type { AuditHealth, AuditStatus, HealthReason } from './health.js';
+import { Appender } from './log/appender.js';
+import { setHashBackend, pureBackend } from './log/hash.js';
+import { createFastBackend } from './log/hash-fast.js';
+import { toHex } from './log/hex.js';
+import { MemoryLog, VerifyError, type SignedCheckpoint, type VerifiedRecord } from './log/memory.js';
+import { toAuditLogger, type AuditLogger } from './logger.js';
+import { metricsFor, type AuditMetrics, type DropReason } from './metrics.js';
+import { Admission, type Slot } from './queue/admission.js';
+import { prepareEvent, reducedEvent, uuidv7, type AuditEvent, type PreparedEvent } from './record/record.js';
+import { setEd25519Backend, pureEd25519 } from './sign/ed25519.js';
+import { nativeEd25519 } from './sign/ed25519-native.js';
+import { loadSigner } from './sign/keystore.js';
+import { formatVerifierKey, parseVerifierKey, type VerifierKey } from './sign/note.js';
+import { noteSignerFor, type Signer } from './sign/signer.js';
+
+/**
+ * createAudit(): wires admission → appender → log, loads the key, reports health, and drains on
+ * close. Everything a host or adapter does goes through the AuditEngine interface below.
+ */
+
+export const KEY_RETRY_MS = 5000;
+export const DEFAULT_CLOSE_TIMEOUT_MS = 10_000;
+
+export interface CreateAuditOptions extends AuditOptions {
+  /** prom-client registry to register metrics on; default: a private one (see engine.metrics.registry). */
+  registry?: Registry;
+  /** pino-compatible logger for the ready line and faults; default: silent. */
+  logger?: unknown;
+  /** A signer to use instead of the keystore (a KMS, an HSM, a test key). */
+  signer?: Signer;
+  /** Environment to read AUDIT_* from; default process.env. */
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+export interface EmitReceipt {
+  /** The record id (also the `Audit-Id` an adapter returns). */
+  readonly id: string;
+}
+
+export interface ReserveOptions {
+  /** Label for busy_rejections_total{endpoint} when refused; adapters pass the route template. */
+  readonly endpoint?: string;
+  /** The request is known to be long-lived (stream, SSE): take a slot from the long-lived pool. */
+  readonly longLived?: boolean;
+}
+
+/** A reserved queue slot: the adapter got it before the handler ran, and fills it when the request ends. */
+export interface AuditSlot {
+  readonly id: string;
+  /** Record the request. Never refused for capacity; an invalid or oversized event is recorded reduced (format §2.1). */
+  commit(event: Omit<AuditEvent, 'id'>): void;
+  /** Give the slot back without a record (route opted out after admission). */
+  release(): void;
+  /** The request turned out long-lived (response streaming): move it to the long-lived pool. */
+  markLongLived(): void;
+}
+
+export interface AuditEngine {
+  readonly config: AuditConfig;
+  readonly origin: string;
+  readonly metrics: AuditMetrics;
+  /** Resolves once the engine is ready, or rejects with the reason it is not (it keeps retrying the key). */
+  ready(): Promise<void>;
+  emit(event: AuditEvent): EmitReceipt;
+  reserve(options?: ReserveOptions): AuditSlot;
+  isSaturated(): boolean;
+  health(): AuditHealth;
+  /** Resolves when every admitted record so far is appended and under a signed checkpoint. */
+  flush(): Promise<void>;
+  close(options?: { timeoutMs?: number }): Promise<void>;
+  /** Verified read of records [from, to] (Micronode verify-on-read). */
+  read(range?: { from?: number; to?: number }): Promise<VerifiedRecord[]>;
+  checkpoint(): SignedCheckpoint | undefined;
+  /** Inclusion proof of record `seq` in the tree of the newest checkpoint. */
+  prove(seq: number): { size: number; proof: Uint8Array[] };
+  /** The C2SP verifier key of this log (after ready). */
+  verifierKey(): string;
+  /** Everything an independent verifier needs: the retained bytes, the newest signed checkpoint and the key. */
+  snapshot(): { origin: string; first: number; records: readonly Uint8Array[]; checkpoint: string | undefined; verifierKey: string };
+}
+
+let backendsInstalled: Promise<'fast' | 'pure'> | undefined;
+
+function installBackends(kind: AuditConfig['crypto']): Promise<'fast' | 'pure'> {
+  if (kind === 'pure') {
+    setHashBackend(pureBackend);
+    setEd25519Backend(pureEd25519);
+    return Promise.resolve('pure');
+  }
+  backendsInstalled ??= createFastBackend().then(
+    (b) => {
+      setHashBackend(b);
+      setEd25519Backend(nativeEd25519);
+      return 'fast' as const;
+    },
+    (err: unknown) => {
+      backendsInstalled = undefined;
+      if (kind === 'fast') throw err;
+      return 'pure' as const;
+    },
+  );
+  return backendsInstalled;
+}
+
+class Engine implements AuditEngine {
+  readonly config: AuditConfig;
+  readonly origin: string;
+  readonly metrics: AuditMetrics;
+  private readonly logger: AuditLogger;
+  private readonly admission: Admission;
+  private readonly log: MemoryLog;
+  private readonly appender: Appender;
+  private status: AuditStatus;
+  private reasons: HealthReason[] = [];
+  private signer: Signer | undefined;
+  private vkey: VerifierKey | undefined;
+  private readyPromise: Promise<void>;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private keyTimer: NodeJS.Timeout | undefined;
+  private detach: () => void;
+  private lastError: unknown;
+
+  constructor(options: CreateAuditOptions) {
+    const { registry, logger, signer, env, ...rest } = options;
+    this.config = resolveConfig(rest, env ?? process.env);
+    this.logger = toAuditLogger(logger);
+    if (signer !== undefined && (typeof signer !== 'object' || !(signer.publicKey instanceof Uint8Array) || typeof signer.sign !== 'function')) {
+      throw invalidArgument('signer', 'a Signer {alias, publicKey, sign}', signer);
+    }
+    this.origin = this.config.origin;
+    this.metrics = metricsFor(registry);
+    this.admission = new Admission(this.config.queueDepth, this.config.longLivedSlots, this.config.longLivedAfterMs);
+    this.detach = this.metrics.attach({ queueDepth: () => this.admission.occupancy });
+    this.log = new MemoryLog(this.origin, this.config.memoryMaxBytes);
+    this.appender = new Appender(this.log, this.config.batchMax, {
+      onAppended: (count, bytes) => {
+        this.admission.taken(count);
+        this.metrics.appended.inc(count);
+        this.metrics.bytes.inc(bytes);
+      },
+      onCheckpoint: () => this.metrics.checkpoints.inc(),
+      onError: (err) => {
+        this.lastError = err;
+        this.logger.error({ err, 'audit.error': (err as AuditError).code ?? 'unknown' }, 'audit appender error');
+      },
+    });
+    if (!this.config.enabled) {
+      this.status = 'disabled';
+      this.readyPromise = Promise.resolve();
+      return;
+    }
+    this.status = 'starting';
+    this.sweepTimer = setInterval(() => this.admission.sweep(Date.now()), Math.min(250, this.config.longLivedAfterMs));
+    this.sweepTimer.unref();
+    this.readyPromise = this.start(signer);
+    this.readyPromise.catch(() => undefined);
+  }
+
+  private async start(given: Signer | undefined): Promise<void> {
+    const backend = await installBackends(this.config.crypto);
+    await this.loadKey(given);
+    if (this.status !== 'ready') throw new AuditError(this.reasons[0]?.code ?? 'AUDIT_NOT_READY', this.reasons[0]?.message ?? 'not ready');
+    this.logger.info(
+      { 'audit.ready': 1, queue_depth: this.config.queueDepth, wal: this.config.walEnabled, export: this.config.exportEnabled, key: this.config.keyId, origin: this.origin, crypto: backend },
+      `audit.ready=1 queue_depth=${this.config.queueDepth} wal=${this.config.walEnabled} export=${this.config.exportEnabled} key=${this.signer?.alias ?? this.config.keyId}`,
+    );
+  }
+
+  private async loadKey(given: Signer | undefined): Promise<void> {
+    try {
+      const signer = given ?? (await loadSigner(this.config.keystoreDir, this.config.keyId));
+      if (this.status === 'closing' || this.status === 'closed') return;
+      this.signer = signer;
+      this.vkey = parseVerifierKey(formatVerifierKey(this.origin, signer.publicKey));
+      this.appender.setSigner(noteSignerFor(this.origin, signer));
+      this.status = 'ready';
+      this.reasons = [];
+    } catch (err) {
+      const code = err instanceof AuditError ? err.code : 'AUDIT_KEY_UNAVAILABLE';
+      const message = err instanceof Error ? err.message : String(err);
+      if (this.status === 'starting') this.logger.warn({ 'audit.ready': 0, code }, `audit.ready=0 reason=${code}: ${message}`);
+      this.status = 'not_ready';
+      this.reasons = [{ code, message }];
+      if (given === undefined && this.keyTimer === undefined) {
+        this.keyTimer = setInterval(() => {
+          void this.loadKey(undefined).then(() => {
+            if (this.status === 'ready') {
+              clearInterval(this.keyTimer);
+              this.keyTimer = undefined;
+              this.logger.info({ 'audit.ready': 1, key: this.config.keyId }, `audit.ready=1 queue_depth=${this.config.queueDepth} wal=${this.config.walEnabled} export=${this.config.exportEnabled} key=${this.config.keyId}`);
+            }
+          });
+        }, KEY_RETRY_MS);
+        this.keyTimer.unref();
+      }
+    }
+  }
+
+  ready(): Promise<void> {
+    return this.readyPromise;
+  }
+
+  private refuse(reason: DropReason, code: 'AUDIT_DISABLED' | 'AUDIT_CLOSED' | 'AUDIT_NOT_READY'): never {
+    this.metrics.drops.inc({ reason });
+    const why = this.reasons[0]?.message;
+    throw new AuditError(code, code === 'AUDIT_NOT_READY' ? `audit engine is not ready${why ? `: ${why}` : ''}` : code === 'AUDIT_CLOSED' ? 'audit engine is closed' : 'auditing is disabled (AUDIT_ENABLED=false)');
+  }
+
+  private gate(): void {
+    switch (this.status) {
+      case 'disabled':
+        return this.refuse('disabled', 'AUDIT_DISABLED');
+      case 'closing':
+      case 'closed':
+        return this.refuse('closed', 'AUDIT_CLOSED');
+      case 'not_ready':
+        return this.refuse('not_ready', 'AUDIT_NOT_READY');
+      default:
+        return;
+    }
+  }
+
+  private queueFull(endpoint: string): AuditError {
+    this.metrics.busyRejections.inc({ endpoint });
+    return new AuditError('AUDIT_QUEUE_FULL', `audit queue is full (${this.admission.occupancy}/${this.config.queueDepth}); retry after ${this.config.retryAfterSeconds}s`, {
+      retryAfterSeconds: this.config.retryAfterSeconds,
+    });
+  }
+
+  emit(event: AuditEvent): EmitReceipt {
+    this.gate();
+    if (this.admission.saturated) {
+      this.metrics.drops.inc({ reason: 'audit_backpressure' });
+      throw this.queueFull('emit');
+    }
+    let prepared: PreparedEvent;
+    try {
+      prepared = prepareEvent(event, this.config.redact, uuidv7);
+    } catch (err) {
+      this.metrics.drops.inc({ reason: err instanceof AuditError && err.code === 'AUDIT_RECORD_TOO_LARGE' ? 'too_large' : 'invalid' });
+      throw err;
+    }
+    this.admission.tryEnqueue();
+    this.appender.push(prepared);
+    return { id: prepared.id };
+  }
+
+  reserve(options: ReserveOptions = {}): AuditSlot {
+    this.gate();
+    const slot = this.admission.tryReserve(Date.now(), options.longLived === true);
+    if (slot === null) throw this.queueFull(options.endpoint ?? 'reserve');
+    return new ReservedSlot(this, slot, uuidv7());
+  }
+
+  /** @internal the slot's fill path. */
+  fill(slot: Slot, id: string, event: Omit<AuditEvent, 'id'>): void {
+    if (!slot.open) return;
+    if (this.status === 'closed') {
+      this.admission.settle(slot, false);
+      this.metrics.drops.inc({ reason: 'closed' });
+      return;
+    }
+    let prepared: PreparedEvent;
+    try {
+      prepared = prepareEvent({ ...(event as AuditEvent), id }, this.config.redact, uuidv7);
+    } catch (err) {
+      const tooLarge = err instanceof AuditError && err.code === 'AUDIT_RECORD_TOO_LARGE';
+      this.metrics.drops.inc({ reason: tooLarge ? 'oversize_reduced' : 'invalid' });
+      const note = tooLarge ? `${String((err as AuditError).details['bytes'])}:record-too-large` : (err as Error).message;
+      prepared = prepareEvent(reducedEvent({ ...(event as object), id }, tooLarge ? 'ron-audit.oversize' : 'ron-audit.invalid', note), this.config.redact, uuidv7);
+    }
+    this.admission.settle(slot, true);
+    this.appender.push(prepared);
+  }
+
+  /** @internal */
+  unreserve(slot: Slot): void {
+    this.admission.settle(slot, false);
+  }
+
+  /** @internal */
+  markLong(slot: Slot): void {
+    this.admission.markLong(slot);
+  }
+
+  isSaturated(): boolean {
+    return this.admission.saturated;
+  }
+
+  health(): AuditHealth {
+    const cp = this.log.checkpoint;
+    const reasons = [...this.reasons];
+    if (this.status === 'closing' || this.status === 'closed') reasons.push({ code: 'AUDIT_CLOSED', message: `audit engine is ${this.status}` });
+    return {
+      ready: this.status === 'ready' || this.status === 'disabled',
+      status: this.status,
+      reasons,
+      queue: { occupancy: this.admission.occupancy, depth: this.config.queueDepth, saturated: this.admission.saturated },
+      log: { origin: this.origin, size: this.log.size, checkpointSize: cp?.size ?? 0, checkpointAgeMs: cp ? Date.now() - cp.time : null },
+      profile: 'micronode',
+      key: this.signer?.alias ?? this.config.keyId,
+    };
+  }
+
+  async flush(): Promise<void> {
+    await this.appender.idle();
+    if (this.lastError !== undefined) {
+      const err = this.lastError;
+      this.lastError = undefined;
+      throw err;
+    }
+  }
+
+  async close(options: { timeoutMs?: number } = {}): Promise<void> {
+    if (this.status === 'closed') return;
+    const timeoutMs = options.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
+    const wasDisabled = this.status === 'disabled';
+    this.status = 'closing';
+    const deadline = Date.now() + timeoutMs;
+    while (this.admission.reserved > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    for (const slot of this.admission.openSlots()) {
+      this.admission.settle(slot, false);
+      this.metrics.drops.inc({ reason: 'closed' });
+    }
+    if (!wasDisabled) await this.appender.idle();
+    clearInterval(this.sweepTimer);
+    clearInterval(this.keyTimer);
+    this.detach();
+    this.status = 'closed';
+  }
+
+  async read(range: { from?: number; to?: number } = {}): Promise<VerifiedRecord[]> {
+    const from = range.from ?? this.log.firstRetained;
+    const to = range.to ?? Number.MAX_SAFE_INTEGER;
+    if (!Number.isSafeInteger(from) || from < 0) throw invalidArgument('range.from', 'a seq ≥ 0', range.from);
+    if (!Number.isSafeInteger(to) || to < from) throw invalidArgument('range.to', `a seq ≥ from (${from})`, range.to);
+    await this.appender.idle();
+    if (this.vkey === undefined) throw new AuditError('AUDIT_NOT_READY', 'no signing key yet: nothing is signed, so nothing can be verified');
+    try {
+      return this.log.read(from, to, [this.vkey]);
+    } catch (err) {
+      if (err instanceof VerifyError) {
+        this.metrics.verifyFail.inc();
+        this.logger.error({ 'audit.verify_fail': 1, seq: err.seq, reason: err.reason }, `verify_fail seq=${String(err.seq)} reason=${err.reason}`);
+      }
+      throw err;
+    }
+  }
+
+  checkpoint(): SignedCheckpoint | undefined {
+    return this.log.checkpoint;
+  }
+
+  prove(seq: number): { size: number; proof: Uint8Array[] } {
+    const cp = this.log.checkpoint;
+    if (cp === undefined) throw new AuditError('AUDIT_RANGE_UNAVAILABLE', 'no signed checkpoint yet');
+    if (!Number.isSafeInteger(seq) || seq < 0) throw invalidArgument('seq', 'a seq ≥ 0', seq);
+    if (seq >= cp.size) throw new AuditError('AUDIT_RANGE_UNAVAILABLE', `record ${seq} is not under the newest checkpoint (size ${cp.size})`);
+    return { size: cp.size, proof: this.log.proof(seq, cp.size) };
+  }
+
+  verifierKey(): string {
+    if (this.signer === undefined) throw new AuditError('AUDIT_NOT_READY', 'no signing key loaded');
+    return formatVerifierKey(this.origin, this.signer.publicKey);
+  }
+
+  snapshot(): { origin: string; first: number; records: readonly Uint8Array[]; checkpoint: string | undefined; verifierKey: string } {
+    const { first, records } = this.log.retained();
+    return { origin: this.origin, first, records, checkpoint: this.log.checkpoint?.note, verifierKey: this.verifierKey() };
+  }
+
+  chainHeadHex(): string {
+    return toHex(this.log.chainHead);
+  }
+}
+
+class ReservedSlot implements AuditSlot {
+  constructor(
+    private readonly engine: Engine,
+    private readonly slot: Slot,
+    readonly id: string,
+  ) {}
+
+  commit(event: Omit<AuditEvent, 'id'>): void {
+    this.engine.fill(this.slot, this.id, event);
+  }
+
+  release(): void {
+    this.engine.unreserve(this.slot);
+  }
+
+  markLongLived(): void {
+    this.engine.markLong(this.slot);
+  }
+}
+
+/** Create an audit engine. Synchronous; await `engine.ready()` to know it can sign (≤ 1 s normally). */
+export function createAudit(options: CreateAuditOptions = {}): AuditEngine {
+  if (options === null || typeof options !== 'object') throw invalidArgument('options', 'an options object', options);
+  return new Engine(options);
+}

@@ -1,0 +1,44 @@
+/** @ron-audit/core public API. Named exports only; the verifier alone is also at `@ron-audit/core/verify`. */
+export { createAudit, KEY_RETRY_MS, DEFAULT_CLOSE_TIMEOUT_MS } from './engine.js';
+export type { AuditEngine, AuditSlot, CreateAuditOptions, EmitReceipt, ReserveOptions } from './engine.js';
+export {
+  resolveConfig,
+  CONFIG_KEYS,
+  DEFAULT_ENABLED,
+  DEFAULT_QUEUE_DEPTH,
+  DEFAULT_WAL_ENABLED,
+  DEFAULT_WAL_DIR,
+  DEFAULT_WAL_BATCH,
+  DEFAULT_EXPORT_ENABLED,
+  DEFAULT_EXPORT_DIR,
+  DEFAULT_CHECKPOINT_EVERY,
+  DEFAULT_CHECKPOINT_INTERVAL_MS,
+  DEFAULT_KEY_ID,
+  DEFAULT_KEYSTORE_DIR,
+  DEFAULT_WORKERS,
+  DEFAULT_BATCH_MAX,
+  DEFAULT_MEMORY_MAX_BYTES,
+  DEFAULT_LONG_LIVED_AFTER_MS,
+  DEFAULT_RETRY_AFTER_SECONDS,
+} from './config.js';
+export type { AuditConfig, AuditOptions, CryptoBackend } from './config.js';
+export { AuditError, isAuditError, ERROR_CODES } from './errors.js';
+export type { AuditErrorCode } from './errors.js';
+export type { AuditHealth, AuditStatus, HealthReason } from './health.js';
+export type { AuditLogger } from './logger.js';
+export { METRIC_NAMES, FSYNC_BUCKETS } from './metrics.js';
+export type { AuditMetrics, DropReason } from './metrics.js';
+export { FORMAT_VERSION, MAX_RECORD_BYTES, OUTCOMES, parseTraceparent, uuidv7 } from './record/record.js';
+export type { AuditEvent, Actor, Target, AttributeValue, CapturedBody, Outcome } from './record/record.js';
+export { captureBody } from './record/body.js';
+export type { CaptureBodyOptions } from './record/body.js';
+export { DEFAULT_REDACT_HEADERS, DEFAULT_REDACT_KEYS, DEFAULT_CENSOR } from './record/redact.js';
+export type { RedactOption } from './record/redact.js';
+export type { SignedCheckpoint, VerifiedRecord, VerifyFailureReason } from './log/memory.js';
+export { generateKey, loadSigner, listKeys } from './sign/keystore.js';
+export type { KeyInfo } from './sign/keystore.js';
+export { localSigner } from './sign/signer.js';
+export type { Signer } from './sign/signer.js';
+export { verifyLog } from './verify/verify.js';
+export type { VerifyInput, VerifyReport, VerifyFailure } from './verify/verify.js';
+export { formatVerifierKey, parseVerifierKey } from './sign/note.js';

@@ -1,0 +1,71 @@
+import { AuditError, assertBytes, invalidArgument } from '../errors.js';
+import { fromBase64, toBase64 } from '../sign/base64.js';
+import { isValidKeyName } from '../sign/note.js';
+import { HASH_BYTES } from './hash.js';
+
+/** C2SP tlog-checkpoint text (docs/format.md §5). */
+export interface Checkpoint {
+  readonly origin: string;
+  readonly size: number;
+  readonly root: Uint8Array;
+  /** Milliseconds since the epoch from the `time` extension line, when present. */
+  readonly time?: number;
+  /** Extension lines other than `time`, kept verbatim (without their newline). */
+  readonly extensions: readonly string[];
+}
+
+const TIME_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+export function isValidOrigin(origin: unknown): origin is string {
+  return typeof origin === 'string' && origin.length > 0 && origin.length <= 255 && /^[\x21-\x2a\x2c-\x7e]+$/.test(origin) && isValidKeyName(origin);
+}
+
+export function isRfc3339Millis(s: string): boolean {
+  if (!TIME_RE.test(s)) return false;
+  const t = Date.parse(s);
+  return Number.isFinite(t) && new Date(t).toISOString() === s;
+}
+
+export function formatCheckpoint(cp: { origin: string; size: number; root: Uint8Array; time?: number }): string {
+  if (!isValidOrigin(cp.origin)) throw invalidArgument('origin', 'printable ASCII without "+" or space, 1–255 bytes', cp.origin);
+  if (!Number.isSafeInteger(cp.size) || cp.size < 0) throw invalidArgument('size', 'a safe integer ≥ 0', cp.size);
+  assertBytes('root', cp.root, HASH_BYTES);
+  let text = `${cp.origin}\n${cp.size}\n${toBase64(cp.root)}\n`;
+  if (cp.time !== undefined) {
+    if (!Number.isFinite(cp.time)) throw invalidArgument('time', 'milliseconds since the epoch', cp.time);
+    text += `time ${new Date(cp.time).toISOString()}\n`;
+  }
+  return text;
+}
+
+function malformed(why: string): AuditError {
+  return new AuditError('AUDIT_CHECKPOINT_MALFORMED', `malformed checkpoint: ${why}`);
+}
+
+/** Parse checkpoint text (the signed part of the note, ending in "\n"). */
+export function parseCheckpoint(text: string): Checkpoint {
+  if (typeof text !== 'string') throw invalidArgument('text', 'string', text);
+  if (!text.endsWith('\n')) throw malformed('does not end in a newline');
+  const lines = text.slice(0, -1).split('\n');
+  if (lines.length < 3) throw malformed('fewer than three lines');
+  const [origin, sizeText, rootText, ...rest] = lines as [string, string, string, ...string[]];
+  if (origin.length === 0) throw malformed('empty origin');
+  if (!/^(0|[1-9][0-9]*)$/.test(sizeText)) throw malformed('tree size is not a decimal without leading zeros');
+  const size = Number(sizeText);
+  if (!Number.isSafeInteger(size)) throw malformed('tree size is too large');
+  const root = fromBase64(rootText);
+  if (root === null || root.length !== HASH_BYTES) throw malformed('root is not base64 of 32 bytes');
+  let time: number | undefined;
+  const extensions: string[] = [];
+  for (const line of rest) {
+    if (line.length === 0) throw malformed('empty extension line');
+    if (line.startsWith('time ')) {
+      const t = line.slice(5);
+      if (time !== undefined || !isRfc3339Millis(t)) throw malformed('bad or repeated time line');
+      time = Date.parse(t);
+    } else {
+      extensions.push(line);
+    }
+  }
+  return time === undefined ? { origin, size, root, extensions } : { origin, size, root, time, extensions };
+}

@@ -1,0 +1,92 @@
+import { blake3 as nobleBlake3 } from '@noble/hashes/blake3.js';
+import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
+import { hexToBytes } from '@noble/hashes/utils.js';
+import { assertBytes, assertString } from '../errors.js';
+
+/**
+ * The format's hash functions (docs/format.md §3, §4). Every caller — appender, Micronode store,
+ * verifier, CLI — goes through these, so the bytes that are hashed are built in exactly one place.
+ *
+ * Two backends compute the same bytes: a pure-JavaScript one (@noble/hashes, works everywhere,
+ * the default so the verifier runs on edge runtimes) and a fast one (WebAssembly BLAKE3 from
+ * hash-wasm, node:crypto SHA-256) that the engine installs at start when it can. The vector tests
+ * run every case through both.
+ */
+
+export const K_CHAIN_CONTEXT = 'ron-audit 2026-11-27 format v1 record chain';
+export const K_GENESIS_CONTEXT = 'ron-audit 2026-11-27 format v1 genesis';
+export const K_CHAIN = hexToBytes('4c404cb757fc326668757d2c9bdefc20bed7da6d8088714313afd59b542af820');
+export const K_GENESIS = hexToBytes('427de27f6693fbb44da9537fed0905e69e3009acd416d368752a6cf626cce334');
+export const HASH_BYTES = 32;
+
+export interface HashBackend {
+  readonly name: 'pure' | 'fast';
+  /** BLAKE3 keyed mode, 32-byte output. `key` is K_CHAIN or K_GENESIS. */
+  blake3Keyed(key: 'chain' | 'genesis', data: Uint8Array): Uint8Array;
+  /** Plain BLAKE3-256 (used for body digests). */
+  blake3(data: Uint8Array): Uint8Array;
+  /** SHA-256(prefix ‖ a ‖ b?) where prefix is a single byte. */
+  sha256Prefixed(prefix: number, a: Uint8Array, b?: Uint8Array): Uint8Array;
+}
+
+export const pureBackend: HashBackend = {
+  name: 'pure',
+  blake3Keyed(key, data) {
+    return nobleBlake3(data, { key: key === 'chain' ? K_CHAIN : K_GENESIS });
+  },
+  blake3(data) {
+    return nobleBlake3(data);
+  },
+  sha256Prefixed(prefix, a, b) {
+    const buf = new Uint8Array(1 + a.length + (b?.length ?? 0));
+    buf[0] = prefix;
+    buf.set(a, 1);
+    if (b) buf.set(b, 1 + a.length);
+    return nobleSha256(buf);
+  },
+};
+
+let backend: HashBackend = pureBackend;
+
+export function setHashBackend(next: HashBackend): void {
+  backend = next;
+}
+
+export function getHashBackend(): HashBackend {
+  return backend;
+}
+
+/** H(r) of format §3: BLAKE3-keyed(K_CHAIN, canonical record bytes). */
+export function recordHash(bytes: Uint8Array): Uint8Array {
+  assertBytes('bytes', bytes);
+  return backend.blake3Keyed('chain', bytes);
+}
+
+const utf8 = new TextEncoder();
+
+/** G(origin) of format §3: the link record 0 carries in `prev`. */
+export function genesisLink(origin: string): Uint8Array {
+  assertString('origin', origin);
+  return backend.blake3Keyed('genesis', utf8.encode(origin));
+}
+
+/** RFC 6962 leaf hash SHA-256(0x00 ‖ bytes); `bytes` are the record's canonical bytes. */
+export function leafHash(bytes: Uint8Array): Uint8Array {
+  assertBytes('bytes', bytes);
+  return backend.sha256Prefixed(0x00, bytes);
+}
+
+/** RFC 6962 interior node hash SHA-256(0x01 ‖ left ‖ right). */
+export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
+  assertBytes('left', left, HASH_BYTES);
+  assertBytes('right', right, HASH_BYTES);
+  return backend.sha256Prefixed(0x01, left, right);
+}
+
+/** Plain BLAKE3-256, used for captured-body digests (format §2.2). */
+export function contentDigest(bytes: Uint8Array): Uint8Array {
+  assertBytes('bytes', bytes);
+  return backend.blake3(bytes);
+}
+
+export const EMPTY_ROOT = hexToBytes('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');

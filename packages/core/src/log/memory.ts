@@ -1,0 +1,167 @@
+import { AuditError } from '../errors.js';
+import { parseCanonical } from '../record/canonical.js';
+import { openNote, type VerifierKey } from '../sign/note.js';
+import { parseCheckpoint } from './checkpoint.js';
+import { genesisLink, leafHash, recordHash } from './hash.js';
+import { toHex } from './hex.js';
+import { equalBytes, inclusionProof } from './merkle.js';
+import { RetainedTree } from './tree.js';
+
+/**
+ * The Micronode log: records, tree and newest signed checkpoint in memory ("amnesia": gone with
+ * the process), bounded by `maxBytes`, and verified on every read — a read recomputes the
+ * canonical form, the chain links and the leaf hashes of what it returns, the tree root, and the
+ * checkpoint signature, and returns nothing if any of them fails.
+ */
+
+/** Per-record bookkeeping besides its bytes: array slot, leaf hash and tree nodes (~2 × 32 B + object headers). */
+export const RECORD_OVERHEAD_BYTES = 320;
+
+export interface SignedCheckpoint {
+  readonly note: string;
+  readonly size: number;
+  readonly root: Uint8Array;
+  readonly time: number;
+}
+
+export interface VerifiedRecord {
+  readonly seq: number;
+  readonly bytes: Uint8Array;
+  readonly record: Readonly<Record<string, unknown>>;
+}
+
+export type VerifyFailureReason =
+  | 'not_canonical'
+  | 'bad_version'
+  | 'bad_seq'
+  | 'chain_broken'
+  | 'leaf_mismatch'
+  | 'root_mismatch'
+  | 'signature_invalid'
+  | 'checkpoint_mismatch'
+  | 'size_mismatch'
+  | 'origin_mismatch';
+
+export class VerifyError extends AuditError {
+  constructor(
+    readonly seq: number | undefined,
+    readonly reason: VerifyFailureReason,
+    message: string,
+  ) {
+    super('AUDIT_VERIFY_FAILED', message, { seq, reason });
+  }
+}
+
+export class MemoryLog {
+  private records: Uint8Array[] = [];
+  private first = 0;
+  private held = 0;
+  private readonly tree = new RetainedTree();
+  private head: Uint8Array;
+  private latest: SignedCheckpoint | undefined;
+
+  constructor(
+    readonly origin: string,
+    private readonly maxBytes: number,
+  ) {
+    this.head = genesisLink(origin);
+  }
+
+  get size(): number {
+    return this.tree.size;
+  }
+
+  get firstRetained(): number {
+    return this.first;
+  }
+
+  get bytesHeld(): number {
+    return this.held;
+  }
+
+  get chainHead(): Uint8Array {
+    return this.head;
+  }
+
+  get checkpoint(): SignedCheckpoint | undefined {
+    return this.latest;
+  }
+
+  append(bytes: Uint8Array, leaf: Uint8Array, hash: Uint8Array): void {
+    this.records.push(bytes);
+    this.tree.append(leaf);
+    this.head = hash;
+    this.held += bytes.length + RECORD_OVERHEAD_BYTES;
+    if (this.held > this.maxBytes) this.evict();
+  }
+
+  root(): Uint8Array {
+    return this.tree.root();
+  }
+
+  setCheckpoint(cp: SignedCheckpoint): void {
+    this.latest = cp;
+  }
+
+  /** Evict the oldest records down to 3/4 of the bound, so eviction runs once per many appends. */
+  private evict(): void {
+    const target = Math.floor(this.maxBytes * 0.75);
+    let drop = 0;
+    let held = this.held;
+    while (held > target && drop < this.records.length - 1) {
+      held -= this.records[drop]!.length + RECORD_OVERHEAD_BYTES;
+      drop++;
+    }
+    this.records = this.records.slice(drop);
+    this.first += drop;
+    this.held = held;
+    this.tree.evict(this.first);
+  }
+
+  /** Raw retained bytes, unverified: for export to a verifier that checks them itself. */
+  retained(): { first: number; records: readonly Uint8Array[] } {
+    return { first: this.first, records: this.records.slice() };
+  }
+
+  proof(seq: number, size: number): Uint8Array[] {
+    return inclusionProof(this.tree, seq, size);
+  }
+
+  /**
+   * Records [from, to] (inclusive, clamped to the newest checkpoint), verified. Throws
+   * AUDIT_RANGE_UNAVAILABLE for records not held, VerifyError for anything that fails.
+   */
+  read(from: number, to: number, keys: readonly VerifierKey[]): VerifiedRecord[] {
+    const cp = this.latest;
+    if (cp === undefined) throw new AuditError('AUDIT_RANGE_UNAVAILABLE', 'no signed checkpoint yet; call flush() first');
+    const last = Math.min(to, cp.size - 1);
+    if (from < this.first) throw new AuditError('AUDIT_RANGE_UNAVAILABLE', `records before ${this.first} were evicted (memory bound)`, { first: this.first });
+    try {
+      openNote(cp.note, keys);
+    } catch (err) {
+      throw new VerifyError(undefined, 'signature_invalid', `checkpoint signature: ${(err as Error).message}`);
+    }
+    const parsed = parseCheckpoint(cp.note.slice(0, cp.note.lastIndexOf('\n\n') + 1));
+    if (parsed.origin !== this.origin) throw new VerifyError(undefined, 'origin_mismatch', 'checkpoint names another log');
+    if (parsed.size !== cp.size || !equalBytes(parsed.root, cp.root)) throw new VerifyError(undefined, 'checkpoint_mismatch', 'signed checkpoint text differs from the held checkpoint');
+    const out: VerifiedRecord[] = [];
+    let prevHash = from === 0 ? genesisLink(this.origin) : from > this.first ? recordHash(this.records[from - 1 - this.first]!) : undefined;
+    for (let seq = from; seq <= last; seq++) {
+      const bytes = this.records[seq - this.first]!;
+      let record: Record<string, unknown>;
+      try {
+        record = parseCanonical(bytes) as Record<string, unknown>;
+      } catch {
+        throw new VerifyError(seq, 'not_canonical', `record ${seq} is not canonical JSON`);
+      }
+      if (record['v'] !== 1) throw new VerifyError(seq, 'bad_version', `record ${seq} has format version ${String(record['v'])}`);
+      if (record['seq'] !== seq) throw new VerifyError(seq, 'bad_seq', `record at ${seq} says seq ${String(record['seq'])}`);
+      if (prevHash !== undefined && record['prev'] !== toHex(prevHash)) throw new VerifyError(seq, 'chain_broken', `record ${seq}: prev does not match the hash of record ${seq - 1}`);
+      if (!equalBytes(leafHash(bytes), this.tree.leaf(seq))) throw new VerifyError(seq, 'leaf_mismatch', `record ${seq}: bytes do not match the tree leaf`);
+      prevHash = recordHash(bytes);
+      out.push({ seq, bytes, record });
+    }
+    if (!equalBytes(this.tree.root(cp.size), parsed.root)) throw new VerifyError(undefined, 'root_mismatch', `tree root of size ${cp.size} does not match the signed checkpoint`);
+    return out;
+  }
+}

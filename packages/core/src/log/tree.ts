@@ -1,0 +1,110 @@
+import { AuditError } from '../errors.js';
+import { EMPTY_ROOT, nodeHash } from './hash.js';
+import { splitPoint, type TreeReader } from './merkle.js';
+
+/**
+ * The in-memory Merkle tree of a log, with a bounded window of retained leaves.
+ *
+ * It keeps every perfect, aligned subtree hash whose leaves are all retained (levels[h][j] is the
+ * subtree of 2^h leaves starting at leaf (bases[h] + j)·2^h), plus, for the evicted prefix
+ * [0, evicted), only the roots of its maximal perfect subtrees (its "frontier", ≤ 53 hashes).
+ *
+ * Invariant that makes eviction at any index sound: when the RFC 9162 recursion reaches a subtree
+ * lying entirely below `evicted`, its parent straddles `evicted`, and such a left child is always
+ * one of the frontier subtrees of `evicted` (the bits of `evicted` above the child's level equal
+ * the parent's start, and the child's bit is set). So roots and proofs for any size ≥ evicted and
+ * any retained leaf can still be computed.
+ */
+export class RetainedTree implements TreeReader {
+  private levels: Uint8Array[][] = [[]];
+  private bases: number[] = [0];
+  private frontier = new Map<string, Uint8Array>();
+  private evictedCount = 0;
+  private count = 0;
+
+  get size(): number {
+    return this.count;
+  }
+
+  get evicted(): number {
+    return this.evictedCount;
+  }
+
+  append(leaf: Uint8Array): void {
+    const index = this.count;
+    this.levels[0]!.push(leaf);
+    this.count++;
+    let h = 0;
+    let idx = index;
+    let hash = leaf;
+    while (idx % 2 === 1) {
+      const parentStart = (idx - 1) * 2 ** h;
+      if (parentStart < this.evictedCount) break; // parent straddles the evicted prefix: never cached
+      const left = this.levels[h]![idx - 1 - this.bases[h]!]!;
+      hash = nodeHash(left, hash);
+      h++;
+      idx = Math.floor(idx / 2);
+      if (this.levels[h] === undefined) {
+        this.levels[h] = [];
+        this.bases[h] = idx;
+      }
+      this.levels[h]!.push(hash);
+    }
+  }
+
+  /** Leaf hash of a retained leaf. */
+  leaf(index: number): Uint8Array {
+    if (index < this.evictedCount || index >= this.count) {
+      throw new AuditError('AUDIT_RANGE_UNAVAILABLE', `leaf ${index} is not retained (retained: ${this.evictedCount}..${this.count - 1})`);
+    }
+    return this.levels[0]![index - this.bases[0]!]!;
+  }
+
+  subtree(lo: number, hi: number): Uint8Array {
+    const n = hi - lo;
+    if (hi > this.count || n <= 0) throw new AuditError('AUDIT_RANGE_UNAVAILABLE', `subtree [${lo}, ${hi}) is beyond tree size ${this.count}`);
+    if (hi <= this.evictedCount) {
+      const f = this.frontier.get(`${lo}:${n}`);
+      if (f === undefined) throw new AuditError('AUDIT_RANGE_UNAVAILABLE', `subtree [${lo}, ${hi}) lies in the evicted prefix`);
+      return f;
+    }
+    if (lo >= this.evictedCount && Number.isInteger(Math.log2(n)) && lo % n === 0) {
+      const h = Math.log2(n);
+      const level = this.levels[h];
+      const j = lo / n - (this.bases[h] ?? 0);
+      const cached = level?.[j];
+      if (cached !== undefined) return cached;
+    }
+    if (n === 1) return this.leaf(lo);
+    const k = splitPoint(n);
+    return nodeHash(this.subtree(lo, lo + k), this.subtree(lo + k, hi));
+  }
+
+  root(size = this.count): Uint8Array {
+    return size === 0 ? EMPTY_ROOT : this.subtree(0, size);
+  }
+
+  /** Forget leaves below `to` (rounded down to keep at least one leaf is not required). */
+  evict(to: number): void {
+    if (to <= this.evictedCount) return;
+    if (to > this.count) to = this.count;
+    const next = new Map<string, Uint8Array>();
+    let lo = 0;
+    for (let bit = 2 ** 52; bit >= 1; bit /= 2) {
+      if (Math.floor(to / bit) % 2 === 1) {
+        next.set(`${lo}:${bit}`, this.subtree(lo, lo + bit));
+        lo += bit;
+      }
+    }
+    for (let h = 0; h < this.levels.length; h++) {
+      const newBase = Math.ceil(to / 2 ** h);
+      const drop = newBase - this.bases[h]!;
+      if (drop > 0) {
+        this.levels[h]!.splice(0, drop);
+        this.bases[h] = newBase;
+      }
+    }
+    this.frontier = next;
+    this.evictedCount = to;
+  }
+}

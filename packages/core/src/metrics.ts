@@ -1,0 +1,83 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/**
+ * Prometheus metrics with the runbook's names, exactly. Metrics are created once per registry
+ * and shared by every engine attached to it, so two engines (or an app rebuilt in every test) on
+ * one registry never hit prom-client's "already registered" error; gauges sum over the engines.
+ */
+
+export const METRIC_NAMES = [
+  'audit_appended_total',
+  'audit_bytes_total',
+  'audit_queue_depth',
+  'audit_drop_total',
+  'busy_rejections_total',
+  'audit_verify_fail_total',
+  'audit_checkpoints_total',
+  'wal_fsync_seconds',
+  'export_batch_seconds',
+  'audit_export_checkpoints_total',
+] as const;
+
+export type DropReason = 'audit_backpressure' | 'too_large' | 'invalid' | 'not_ready' | 'closed' | 'disabled' | 'oversize_reduced' | 'unaudited_pass';
+
+export interface GaugeSource {
+  queueDepth(): number;
+}
+
+export interface AuditMetrics {
+  readonly registry: Registry;
+  readonly appended: Counter<string>;
+  readonly bytes: Counter<string>;
+  readonly queueDepth: Gauge<string>;
+  readonly drops: Counter<'reason'>;
+  readonly busyRejections: Counter<'endpoint'>;
+  readonly verifyFail: Counter<string>;
+  readonly checkpoints: Counter<string>;
+  readonly walFsync: Histogram<string>;
+  readonly exportBatch: Histogram<string>;
+  readonly exportCheckpoints: Counter<string>;
+  attach(source: GaugeSource): () => void;
+}
+
+const shared = new WeakMap<Registry, AuditMetrics>();
+
+/** 50 µs … 100 ms, roughly ×2 steps, so the runbook's 8 ms p95 line falls between buckets that resolve it. */
+export const FSYNC_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.1];
+
+export function metricsFor(registry: Registry = new Registry()): AuditMetrics {
+  const existing = shared.get(registry);
+  if (existing) return existing;
+  const sources = new Set<GaugeSource>();
+  const reg = [registry];
+  const m: AuditMetrics = {
+    registry,
+    appended: new Counter({ name: 'audit_appended_total', help: 'Records appended to the audit log (chained, in the tree).', registers: reg }),
+    bytes: new Counter({ name: 'audit_bytes_total', help: 'Canonical record bytes appended.', registers: reg }),
+    queueDepth: new Gauge({
+      name: 'audit_queue_depth',
+      help: 'Audit queue occupancy: reserved slots plus records waiting to be appended.',
+      registers: reg,
+      collect() {
+        let n = 0;
+        for (const s of sources) n += s.queueDepth();
+        this.set(n);
+      },
+    }),
+    drops: new Counter({ name: 'audit_drop_total', help: 'Records not appended, by reason.', labelNames: ['reason'], registers: reg }),
+    busyRejections: new Counter({ name: 'busy_rejections_total', help: 'Admissions refused because the audit queue was full.', labelNames: ['endpoint'], registers: reg }),
+    verifyFail: new Counter({ name: 'audit_verify_fail_total', help: 'Verification failures on read (chain, tree, signature, canonical form). Must stay 0.', registers: reg }),
+    checkpoints: new Counter({ name: 'audit_checkpoints_total', help: 'Checkpoints signed by the appender (one per batch).', registers: reg }),
+    walFsync: new Histogram({ name: 'wal_fsync_seconds', help: 'WAL group-commit fsync duration.', buckets: FSYNC_BUCKETS, registers: reg }),
+    exportBatch: new Histogram({ name: 'export_batch_seconds', help: 'Duration of one export publication.', buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: reg }),
+    exportCheckpoints: new Counter({ name: 'audit_export_checkpoints_total', help: 'Checkpoints published to the export directory.', registers: reg }),
+    attach(source) {
+      sources.add(source);
+      return () => sources.delete(source);
+    },
+  };
+  m.drops.inc({ reason: 'audit_backpressure' }, 0);
+  m.busyRejections.inc({ endpoint: 'emit' }, 0);
+  shared.set(registry, m);
+  return m;
+}

@@ -1,0 +1,98 @@
+import { AuditError, assertBytes, describe } from '../errors.js';
+
+/**
+ * RFC 8785 (JCS) canonical JSON. One implementation, used by the writer and the verifier.
+ *
+ * JavaScript already gives two of JCS's three hard parts: `JSON.stringify(number)` is exactly the
+ * ES6 Number serialization JCS mandates, and the default `Array.prototype.sort` compares strings by
+ * UTF-16 code units, which is JCS's member order. What we add is refusing everything JCS cannot
+ * express (NaN, ±Infinity, lone surrogates, undefined, functions, bigint, cycles) instead of
+ * letting JSON.stringify silently turn it into something else.
+ */
+
+const MAX_DEPTH = 64;
+
+export function canonicalize(value: unknown): string {
+  return write(value, 0, '$', new Set());
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+export function canonicalBytes(value: unknown): Uint8Array {
+  return encoder.encode(canonicalize(value));
+}
+
+export function canonicalString(s: string, path = '$'): string {
+  if (!s.isWellFormed()) throw notCanonical(path, 'a string with a lone surrogate');
+  return JSON.stringify(s);
+}
+
+export function canonicalNumber(n: number, path = '$'): string {
+  if (!Number.isFinite(n)) throw notCanonical(path, `the number ${String(n)}`);
+  return JSON.stringify(n);
+}
+
+function write(value: unknown, depth: number, path: string, seen: Set<object>): string {
+  switch (typeof value) {
+    case 'string':
+      return canonicalString(value, path);
+    case 'number':
+      return canonicalNumber(value, path);
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'object':
+      break;
+    default:
+      throw notCanonical(path, describe(value));
+  }
+  if (value === null) return 'null';
+  if (depth >= MAX_DEPTH) throw notCanonical(path, `nesting deeper than ${MAX_DEPTH}`);
+  if (seen.has(value)) throw notCanonical(path, 'a cycle');
+  seen.add(value);
+  let out: string;
+  if (Array.isArray(value)) {
+    out = '[';
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out += ',';
+      out += write(value[i], depth + 1, `${path}[${i}]`, seen);
+    }
+    out += ']';
+  } else {
+    const proto = Object.getPrototypeOf(value);
+    if (proto !== Object.prototype && proto !== null) throw notCanonical(path, `an object of class ${proto?.constructor?.name ?? 'unknown'}`);
+    const obj = value as Record<string, unknown>;
+    const keys = Object.keys(obj).sort();
+    out = '{';
+    let first = true;
+    for (const key of keys) {
+      const v = obj[key];
+      if (v === undefined) continue; // absent, as JSON.stringify and JCS treat it
+      if (!first) out += ',';
+      first = false;
+      out += canonicalString(key, path) + ':' + write(v, depth + 1, `${path}.${key}`, seen);
+    }
+    out += '}';
+  }
+  seen.delete(value);
+  return out;
+}
+
+function notCanonical(path: string, what: string): AuditError {
+  return new AuditError('AUDIT_NOT_CANONICAL', `${path}: ${what} cannot be written as RFC 8785 canonical JSON`, { path });
+}
+
+/** Parse canonical bytes; throws AUDIT_NOT_CANONICAL unless the bytes are valid UTF-8 JSON in exactly canonical form. */
+export function parseCanonical(bytes: Uint8Array): unknown {
+  assertBytes('bytes', bytes);
+  let text: string;
+  let value: unknown;
+  try {
+    text = decoder.decode(bytes);
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new AuditError('AUDIT_NOT_CANONICAL', `bytes are not valid UTF-8 JSON: ${(err as Error).message}`);
+  }
+  if (canonicalize(value) !== text) throw new AuditError('AUDIT_NOT_CANONICAL', 'bytes are valid JSON but not in RFC 8785 canonical form');
+  return value;
+}

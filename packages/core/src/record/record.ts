@@ -1,0 +1,285 @@
+import { AuditError, describe } from '../errors.js';
+import { isRfc3339Millis } from '../log/checkpoint.js';
+import { canonicalize, canonicalString } from './canonical.js';
+import { applyRedaction, type Redactor } from './redact.js';
+
+/**
+ * The record envelope (docs/format.md §2): what a host may emit, how it is validated, and the
+ * exact canonical bytes of the record built from it.
+ */
+
+export const FORMAT_VERSION = 1;
+export const MAX_RECORD_BYTES = 65_535;
+export const OUTCOMES = ['success', 'failure', 'aborted'] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+
+export interface Actor {
+  readonly id: string;
+  readonly type?: string;
+  readonly name?: string;
+  readonly groups?: readonly string[];
+}
+
+export interface Target {
+  readonly type: string;
+  readonly id: string;
+}
+
+export type AttributeValue = string | number | boolean | readonly string[];
+
+export interface CapturedBody {
+  readonly size: number;
+  readonly digest: string;
+  readonly truncated: boolean;
+  readonly encoding: 'json' | 'utf8' | 'base64';
+  readonly content: unknown;
+}
+
+/** What a host or adapter emits. Everything the engine adds (v, seq, prev) is not part of it. */
+export interface AuditEvent {
+  readonly action: string;
+  readonly outcome: Outcome;
+  readonly actor?: Actor;
+  readonly target?: Target;
+  readonly annotations?: Readonly<Record<string, string>>;
+  readonly attributes?: Readonly<Record<string, AttributeValue>>;
+  readonly request_id?: string;
+  readonly trace_id?: string;
+  readonly span_id?: string;
+  /** W3C traceparent header; sets trace_id/span_id when those are absent. */
+  readonly traceparent?: string;
+  /** Event time; default: now. */
+  readonly time?: Date | number | string;
+  /** Record id; default: a fresh UUIDv7. */
+  readonly id?: string;
+  readonly body?: { readonly request?: CapturedBody; readonly response?: CapturedBody };
+}
+
+/**
+ * A validated, redacted event, pre-serialized around the two members only the appender knows
+ * (`prev` and `seq`). JCS sorts members, and both sit in the middle of the order
+ * (…, outcome, prev, request_id, seq, span_id, …), so the record is head + prev + mid + seq + tail.
+ */
+export interface PreparedEvent {
+  readonly id: string;
+  readonly time: string;
+  readonly head: string;
+  readonly mid: string;
+  readonly tail: string;
+  /** UTF-8 bytes of head + mid + tail. */
+  readonly partsBytes: number;
+}
+
+/** Bytes the record adds around the prepared parts: `"prev":"<64>",` + `"seq":` + `,` + digits (≤ 16). */
+const ENVELOPE_BYTES = '"prev":"'.length + 64 + 2 + '"seq":'.length + 16;
+
+function invalid(field: string, expected: string, got: unknown): AuditError {
+  return new AuditError('AUDIT_INVALID_EVENT', `event.${field}: expected ${expected}, received ${describe(got)}`, { field });
+}
+
+function str(field: string, v: unknown, min: number, max: number): string {
+  if (typeof v !== 'string' || v.length < min || v.length > max) throw invalid(field, `a string of ${min}–${max} characters`, v);
+  return v;
+}
+
+const HEX32 = /^[0-9a-f]{32}$/;
+const HEX16 = /^[0-9a-f]{16}$/;
+const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+
+/** Parse a W3C traceparent; undefined when malformed (a bad header is the client's, not a reason to lose the record). */
+export function parseTraceparent(header: string | undefined): { trace_id: string; span_id: string } | undefined {
+  if (typeof header !== 'string') return undefined;
+  const m = TRACEPARENT.exec(header.trim().toLowerCase());
+  if (!m || m[1] === 'ff' || /^0+$/.test(m[2]!) || /^0+$/.test(m[3]!)) return undefined;
+  return { trace_id: m[2]!, span_id: m[3]! };
+}
+
+function timeOf(t: AuditEvent['time'], now: number): string {
+  if (t === undefined) return new Date(now).toISOString();
+  if (t instanceof Date) {
+    if (Number.isNaN(t.getTime())) throw invalid('time', 'a valid Date', 'Invalid Date');
+    return t.toISOString();
+  }
+  if (typeof t === 'number') {
+    if (!Number.isFinite(t)) throw invalid('time', 'milliseconds since the epoch', t);
+    return new Date(t).toISOString();
+  }
+  if (typeof t === 'string') {
+    const ms = Date.parse(t);
+    if (!Number.isFinite(ms) || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(t)) throw invalid('time', 'an RFC 3339 timestamp', t);
+    return new Date(ms).toISOString();
+  }
+  throw invalid('time', 'Date, number or RFC 3339 string', t);
+}
+
+function actorOf(a: unknown): Record<string, unknown> {
+  if (a === undefined || a === null) return { id: 'anonymous', type: 'anonymous' };
+  if (typeof a !== 'object') throw invalid('actor', 'an object {id, type?, name?, groups?}', a);
+  const o = a as Record<string, unknown>;
+  const out: Record<string, unknown> = { id: str('actor.id', typeof o['id'] === 'number' ? String(o['id']) : o['id'], 1, 256) };
+  out['type'] = o['type'] === undefined ? 'user' : str('actor.type', o['type'], 1, 256);
+  if (o['name'] !== undefined) out['name'] = str('actor.name', o['name'], 0, 256);
+  if (o['groups'] !== undefined) {
+    const g = o['groups'];
+    if (!Array.isArray(g) || g.length > 64) throw invalid('actor.groups', 'an array of at most 64 strings', g);
+    out['groups'] = g.map((x, i) => str(`actor.groups[${i}]`, x, 0, 256));
+  }
+  return out;
+}
+
+function recordOf(field: string, v: unknown, maxMembers: number, check: (k: string, v: unknown) => unknown): Record<string, unknown> {
+  if (v === undefined) return {};
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw invalid(field, 'a plain object', v);
+  const entries = Object.entries(v as Record<string, unknown>);
+  if (entries.length > maxMembers) throw invalid(field, `at most ${maxMembers} members`, `${entries.length} members`);
+  const out: Record<string, unknown> = {};
+  for (const [k, val] of entries) {
+    if (val === undefined) continue;
+    out[k] = check(k, val);
+  }
+  return out;
+}
+
+function attributeValue(k: string, v: unknown): unknown {
+  if (typeof v === 'string' || typeof v === 'boolean') return v;
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) throw invalid(`attributes["${k}"]`, 'a finite number', v);
+    return v;
+  }
+  if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return [...v];
+  throw invalid(`attributes["${k}"]`, 'string, finite number, boolean or string[]', v);
+}
+
+function bodyOf(v: unknown): Record<string, unknown> | undefined {
+  if (v === undefined) return undefined;
+  if (v === null || typeof v !== 'object') throw invalid('body', '{request?, response?}', v);
+  const out: Record<string, unknown> = {};
+  for (const part of ['request', 'response'] as const) {
+    const b = (v as Record<string, unknown>)[part];
+    if (b === undefined) continue;
+    if (b === null || typeof b !== 'object') throw invalid(`body.${part}`, 'a captured body', b);
+    const o = b as Record<string, unknown>;
+    if (!Number.isSafeInteger(o['size']) || (o['size'] as number) < 0) throw invalid(`body.${part}.size`, 'a byte count', o['size']);
+    if (typeof o['digest'] !== 'string' || !/^[0-9a-f]{64}$/.test(o['digest'])) throw invalid(`body.${part}.digest`, '64 lowercase hex chars', o['digest']);
+    if (typeof o['truncated'] !== 'boolean') throw invalid(`body.${part}.truncated`, 'boolean', o['truncated']);
+    if (o['encoding'] !== 'json' && o['encoding'] !== 'utf8' && o['encoding'] !== 'base64') throw invalid(`body.${part}.encoding`, '"json", "utf8" or "base64"', o['encoding']);
+    out[part] = { size: o['size'], digest: o['digest'], truncated: o['truncated'], encoding: o['encoding'], content: o['content'] ?? null };
+  }
+  return out;
+}
+
+/**
+ * Validate, default and redact an event. Throws AUDIT_INVALID_EVENT naming the field, or
+ * AUDIT_NOT_CANONICAL for values JCS cannot hold, or AUDIT_RECORD_TOO_LARGE.
+ */
+export function prepareEvent(event: AuditEvent, redactor: Redactor, newId: () => string, now: number = Date.now()): PreparedEvent {
+  if (event === null || typeof event !== 'object' || Array.isArray(event)) throw invalid('', 'an event object', event);
+  const e = event as unknown as Record<string, unknown>;
+  const action = str('action', e['action'], 1, 256);
+  if (!(OUTCOMES as readonly unknown[]).includes(e['outcome'])) throw invalid('outcome', '"success", "failure" or "aborted"', e['outcome']);
+  const id = e['id'] === undefined ? newId() : str('id', e['id'], 1, 128);
+  const time = timeOf(e['time'] as AuditEvent['time'], now);
+  const obj: Record<string, unknown> = {
+    action,
+    actor: actorOf(e['actor']),
+    annotations: recordOf('annotations', e['annotations'], 64, (k, v) => {
+      str(`annotations key`, k, 1, 128);
+      return str(`annotations["${k}"]`, v, 0, 4096);
+    }),
+    attributes: recordOf('attributes', e['attributes'], 128, attributeValue),
+  };
+  const body = bodyOf(e['body']);
+  if (body) obj['body'] = body;
+  if (e['target'] !== undefined) {
+    const t = e['target'] as Record<string, unknown> | null;
+    if (t === null || typeof t !== 'object') throw invalid('target', 'an object {type, id}', t);
+    obj['target'] = { type: str('target.type', t['type'], 1, 256), id: str('target.id', t['id'], 1, 256) };
+  }
+  let traceId = e['trace_id'];
+  let spanId = e['span_id'];
+  if (traceId === undefined && spanId === undefined && e['traceparent'] !== undefined) {
+    const tp = parseTraceparent(e['traceparent'] as string);
+    traceId = tp?.trace_id;
+    spanId = tp?.span_id;
+  }
+  if (traceId !== undefined && (typeof traceId !== 'string' || !HEX32.test(traceId) || /^0+$/.test(traceId))) throw invalid('trace_id', '32 lowercase hex chars, not all zero', traceId);
+  if (spanId !== undefined && (typeof spanId !== 'string' || !HEX16.test(spanId) || /^0+$/.test(spanId))) throw invalid('span_id', '16 lowercase hex chars, not all zero', spanId);
+  const requestId = e['request_id'] === undefined ? undefined : str('request_id', e['request_id'], 1, 256);
+
+  applyRedaction(obj, redactor);
+
+  // Members in JCS order (UTF-16 code units): action, actor, annotations, attributes, body, id,
+  // outcome | prev | request_id | seq | span_id, target, time, trace_id, v.
+  let head = `{"action":${canonicalString(action)},"actor":${canonicalize(obj['actor'])},"annotations":${canonicalize(obj['annotations'])},"attributes":${canonicalize(obj['attributes'])}`;
+  if (obj['body'] !== undefined) head += `,"body":${canonicalize(obj['body'])}`;
+  head += `,"id":${canonicalString(id)},"outcome":"${e['outcome'] as string}",`;
+  const mid = requestId === undefined ? '' : `"request_id":${canonicalString(requestId)},`;
+  let tail = '';
+  if (spanId !== undefined) tail += `,"span_id":"${spanId as string}"`;
+  if (obj['target'] !== undefined) tail += `,"target":${canonicalize(obj['target'])}`;
+  tail += `,"time":"${time}"`;
+  if (traceId !== undefined) tail += `,"trace_id":"${traceId as string}"`;
+  tail += `,"v":${FORMAT_VERSION}}`;
+  const partsBytes = utf8Length(head) + utf8Length(mid) + utf8Length(tail);
+  if (partsBytes + ENVELOPE_BYTES > MAX_RECORD_BYTES) {
+    throw new AuditError('AUDIT_RECORD_TOO_LARGE', `record would be ${partsBytes + ENVELOPE_BYTES} bytes, over the ${MAX_RECORD_BYTES}-byte limit`, {
+      bytes: partsBytes + ENVELOPE_BYTES,
+    });
+  }
+  return { id, time, head, mid, tail, partsBytes };
+}
+
+function utf8Length(s: string): number {
+  // Strings here are well-formed (canonicalString checked), so a surrogate is always half of a 4-byte pair.
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    n += c < 0x80 ? 1 : c < 0x800 ? 2 : c >= 0xd800 && c <= 0xdfff ? 2 : 3;
+  }
+  return n;
+}
+
+const encoder = new TextEncoder();
+
+/** The record's canonical bytes (format §2.1) for a prepared event at `seq` with chain link `prevHex`. */
+export function recordBytes(p: PreparedEvent, seq: number, prevHex: string): Uint8Array {
+  return encoder.encode(`${p.head}"prev":"${prevHex}",${p.mid}"seq":${seq}${p.tail}`);
+}
+
+/** The reduced record of format §2.1 for an admitted request whose full record is too large or invalid. */
+export function reducedEvent(
+  base: { id: string; action?: unknown; outcome?: unknown; actor?: unknown },
+  key: 'ron-audit.oversize' | 'ron-audit.invalid',
+  annotation: string,
+): AuditEvent {
+  const outcome = (OUTCOMES as readonly unknown[]).includes(base.outcome) ? (base.outcome as Outcome) : 'failure';
+  const action = typeof base.action === 'string' && base.action.length > 0 && base.action.length <= 256 ? base.action : 'ron-audit.unrecordable';
+  let actor: Actor | undefined;
+  try {
+    actor = actorOf(base.actor) as unknown as Actor;
+  } catch {
+    actor = undefined;
+  }
+  const ev: AuditEvent = { id: base.id, action, outcome, annotations: { [key]: annotation.slice(0, 4096) } };
+  return actor ? { ...ev, actor } : ev;
+}
+
+let pool = new Uint8Array(0);
+let poolOffset = 0;
+
+/** UUIDv7 (RFC 9562): 48-bit Unix ms, version 7, 74 random bits. */
+export function uuidv7(now: number = Date.now()): string {
+  if (poolOffset + 10 > pool.length) {
+    pool = new Uint8Array(4096);
+    globalThis.crypto.getRandomValues(pool);
+    poolOffset = 0;
+  }
+  const r = pool.subarray(poolOffset, poolOffset + 10);
+  poolOffset += 10;
+  const ts = now.toString(16).padStart(12, '0').slice(-12);
+  const hex = (b: number): string => (b < 16 ? '0' : '') + b.toString(16);
+  const rand = Array.from(r, hex).join('');
+  return `${ts.slice(0, 8)}-${ts.slice(8, 12)}-7${rand.slice(0, 3)}-${((parseInt(rand[3]!, 16) & 0x3) | 0x8).toString(16)}${rand.slice(4, 7)}-${rand.slice(7, 19)}`;
+}
+
+export { isRfc3339Millis };

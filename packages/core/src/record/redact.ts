@@ -1,0 +1,153 @@
+import { invalidArgument } from '../errors.js';
+
+/**
+ * Redaction (pino's `redact` option shape). Applied by the core to every event before its bytes
+ * exist, so a redacted value never reaches a record, a hash or a log line.
+ *
+ * Defaults, always on unless `defaults: false`:
+ * - header attributes `http.request.header.<name>` / `http.response.header.<name>` for
+ *   DEFAULT_REDACT_HEADERS;
+ * - parameters named in DEFAULT_REDACT_KEYS inside the `url.query` attribute;
+ * - members named in DEFAULT_REDACT_KEYS (any depth, case-insensitive) inside captured JSON bodies.
+ */
+export const DEFAULT_REDACT_HEADERS: readonly string[] = Object.freeze(['authorization', 'cookie', 'set-cookie', 'proxy-authorization', 'x-api-key']);
+export const DEFAULT_REDACT_KEYS: readonly string[] = Object.freeze([
+  'password', 'passwd', 'secret', 'token', 'access_token', 'refresh_token', 'id_token', 'client_secret', 'api_key', 'apikey',
+]);
+export const DEFAULT_CENSOR = '[REDACTED]';
+
+export type RedactOption =
+  | readonly string[]
+  | {
+      readonly paths?: readonly string[];
+      readonly censor?: string;
+      readonly remove?: boolean;
+      /** Extra header names to redact (lowercase). */
+      readonly headers?: readonly string[];
+      /** Extra query/body member names to redact. */
+      readonly keys?: readonly string[];
+      /** Set false to switch off the defaults above (not recommended). */
+      readonly defaults?: boolean;
+    };
+
+export interface Redactor {
+  readonly censor: string;
+  readonly remove: boolean;
+  readonly headers: ReadonlySet<string>;
+  readonly keys: ReadonlySet<string>;
+  readonly paths: readonly (readonly string[])[];
+}
+
+/** Parse `a.b["c.d"][*].e` into segments; `*` is a wildcard. */
+export function parsePath(path: string): string[] {
+  const segs: string[] = [];
+  const re = /\.?([^.[\]]+)|\[\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)'|(\*|\d+))\s*\]/gy;
+  let m: RegExpExecArray | null;
+  let last = 0;
+  while ((m = re.exec(path)) !== null) {
+    segs.push(m[1] ?? m[2] ?? m[3] ?? m[4]!);
+    last = re.lastIndex;
+  }
+  if (last !== path.length || segs.length === 0) throw invalidArgument('redact path', 'a path like a.b["c"].*', path);
+  return segs;
+}
+
+export function createRedactor(option: RedactOption | undefined): Redactor {
+  const o = Array.isArray(option) ? { paths: option as readonly string[] } : ((option ?? {}) as Exclude<RedactOption, readonly string[]>);
+  if (typeof o !== 'object' || o === null) throw invalidArgument('redact', 'string[] or {paths, censor, remove}', option);
+  const useDefaults = o.defaults !== false;
+  const lower = (xs: readonly string[] | undefined, name: string): string[] => {
+    if (xs === undefined) return [];
+    if (!Array.isArray(xs) || xs.some((x) => typeof x !== 'string' || x.length === 0)) throw invalidArgument(name, 'an array of non-empty strings', xs);
+    return xs.map((x) => x.toLowerCase());
+  };
+  const censor = o.censor ?? DEFAULT_CENSOR;
+  if (typeof censor !== 'string') throw invalidArgument('redact.censor', 'string', censor);
+  return Object.freeze({
+    censor,
+    remove: o.remove === true,
+    headers: new Set([...(useDefaults ? DEFAULT_REDACT_HEADERS : []), ...lower(o.headers, 'redact.headers')]),
+    keys: new Set([...(useDefaults ? DEFAULT_REDACT_KEYS : []), ...lower(o.keys, 'redact.keys')]),
+    paths: (o.paths ?? []).map((p) => {
+      if (typeof p !== 'string') throw invalidArgument('redact.paths[]', 'string', p);
+      return parsePath(p);
+    }),
+  });
+}
+
+const HEADER_PREFIXES = ['http.request.header.', 'http.response.header.'];
+
+/** Redact in place. `event` is a freshly normalized object owned by the caller. */
+export function applyRedaction(event: Record<string, unknown>, r: Redactor): void {
+  const attrs = event['attributes'] as Record<string, unknown> | undefined;
+  if (attrs) {
+    for (const key of Object.keys(attrs)) {
+      for (const prefix of HEADER_PREFIXES) {
+        if (key.startsWith(prefix) && r.headers.has(key.slice(prefix.length))) {
+          if (r.remove) delete attrs[key];
+          else attrs[key] = Array.isArray(attrs[key]) ? [r.censor] : r.censor;
+        }
+      }
+    }
+    const q = attrs['url.query'];
+    if (typeof q === 'string' && r.keys.size > 0) attrs['url.query'] = redactQuery(q, r);
+  }
+  const body = event['body'] as Record<string, { content?: unknown; encoding?: string }> | undefined;
+  if (body && r.keys.size > 0) {
+    for (const part of Object.values(body)) {
+      if (part && part.encoding === 'json') part.content = redactKeys(part.content, r);
+    }
+  }
+  for (const path of r.paths) redactPath(event, path, 0, r);
+}
+
+export function redactQuery(query: string, r: Redactor): string {
+  return query
+    .split('&')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      const rawName = eq < 0 ? pair : pair.slice(0, eq);
+      let name = rawName;
+      try {
+        name = decodeURIComponent(rawName.replace(/\+/g, ' '));
+      } catch {
+        /* keep raw */
+      }
+      return r.keys.has(name.toLowerCase()) ? `${rawName}=${encodeURIComponent(r.censor)}` : pair;
+    })
+    .filter((pair) => !(r.remove && pair.endsWith(`=${encodeURIComponent(r.censor)}`)))
+    .join('&');
+}
+
+function redactKeys(value: unknown, r: Redactor, depth = 0): unknown {
+  if (depth > 64 || value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map((v) => redactKeys(v, r, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    if (r.keys.has(k.toLowerCase())) {
+      if (!r.remove) out[k] = r.censor;
+    } else {
+      out[k] = redactKeys(v, r, depth + 1);
+    }
+  }
+  return out;
+}
+
+function redactPath(node: unknown, path: readonly string[], i: number, r: Redactor): void {
+  if (node === null || typeof node !== 'object') return;
+  const obj = node as Record<string, unknown>;
+  const seg = path[i]!;
+  const keys = seg === '*' ? Object.keys(obj) : Object.prototype.hasOwnProperty.call(obj, seg) ? [seg] : [];
+  for (const k of keys) {
+    if (i === path.length - 1) {
+      if (r.remove) {
+        if (Array.isArray(obj)) obj[k as unknown as number] = null as never;
+        else delete obj[k];
+      } else {
+        obj[k] = r.censor;
+      }
+    } else {
+      redactPath(obj[k], path, i + 1, r);
+    }
+  }
+}

@@ -1,0 +1,113 @@
+import { randomBytes } from 'node:crypto';
+import { constants, promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import { AuditError, invalidArgument } from '../errors.js';
+import { fromBase64, toBase64 } from './base64.js';
+import { publicKeyFromSeed } from './ed25519.js';
+import { localSigner, type Signer } from './signer.js';
+
+/**
+ * The local keystore: one file per key alias, `<dir>/<alias>.key`, mode 0600, in a 0700 directory.
+ * File content (JSON, one line): {"v":1,"alias":…,"algorithm":"ed25519","seed":<base64 32 bytes>,
+ * "public":<base64 32 bytes>,"created":<RFC 3339>}. Like ssh, a key file readable by group or
+ * others is refused: a signing key that others can read is not a key.
+ */
+
+export const ALIAS_RE = /^[A-Za-z0-9._-]{1,64}$/;
+
+export interface KeyInfo {
+  readonly alias: string;
+  readonly publicKey: Uint8Array;
+  readonly created: string;
+}
+
+function keyPath(dir: string, alias: string): string {
+  if (typeof alias !== 'string' || !ALIAS_RE.test(alias)) throw invalidArgument('alias', '1–64 characters from [A-Za-z0-9._-]', alias);
+  if (typeof dir !== 'string' || dir.length === 0) throw invalidArgument('dir', 'a directory path', dir);
+  return join(dir, `${alias}.key`);
+}
+
+function unavailable(alias: string, why: string): AuditError {
+  return new AuditError('AUDIT_KEY_UNAVAILABLE', `signing key "${alias}" is unavailable: ${why}`, { alias });
+}
+
+export async function generateKey(dir: string, alias: string, now: Date = new Date()): Promise<KeyInfo> {
+  const path = keyPath(dir, alias);
+  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+  const seed = new Uint8Array(randomBytes(32));
+  const publicKey = publicKeyFromSeed(seed);
+  const created = now.toISOString();
+  const body = JSON.stringify({ v: 1, alias, algorithm: 'ed25519', seed: toBase64(seed), public: toBase64(publicKey), created }) + '\n';
+  let fh: fs.FileHandle;
+  try {
+    fh = await fs.open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new AuditError('AUDIT_KEY_INVALID', `key "${alias}" already exists in ${dir}; refusing to overwrite a signing key`, { alias });
+    throw err;
+  }
+  try {
+    await fh.writeFile(body);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  const dh = await fs.open(dir, 'r');
+  try {
+    await dh.sync();
+  } finally {
+    await dh.close();
+  }
+  return { alias, publicKey, created };
+}
+
+async function readKeyFile(dir: string, alias: string): Promise<{ seed: Uint8Array; info: KeyInfo }> {
+  const path = keyPath(dir, alias);
+  let stat;
+  let text: string;
+  try {
+    stat = await fs.stat(path);
+    text = await fs.readFile(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw unavailable(alias, code === 'ENOENT' ? `no key file ${path} (create one with: ronctl kms keygen --key-alias ${alias})` : `cannot read ${path} (${code ?? 'error'})`);
+  }
+  if ((stat.mode & 0o077) !== 0) throw unavailable(alias, `${path} is readable by group or others (mode ${(stat.mode & 0o777).toString(8)}); chmod 600 it`);
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    throw new AuditError('AUDIT_KEY_INVALID', `key file ${path} is not valid JSON`, { alias });
+  }
+  const seed = typeof parsed['seed'] === 'string' ? fromBase64(parsed['seed']) : null;
+  if (parsed['v'] !== 1 || parsed['algorithm'] !== 'ed25519' || seed === null || seed.length !== 32) {
+    throw new AuditError('AUDIT_KEY_INVALID', `key file ${path} is not a v1 ed25519 key`, { alias });
+  }
+  const publicKey = publicKeyFromSeed(seed);
+  const stored = typeof parsed['public'] === 'string' ? fromBase64(parsed['public']) : null;
+  if (stored !== null && toBase64(stored) !== toBase64(publicKey)) throw new AuditError('AUDIT_KEY_INVALID', `key file ${path}: public key does not match the seed`, { alias });
+  return { seed, info: { alias, publicKey, created: typeof parsed['created'] === 'string' ? parsed['created'] : '' } };
+}
+
+/** Load a signer; throws AUDIT_KEY_UNAVAILABLE (missing, unreadable, too open) or AUDIT_KEY_INVALID (malformed). */
+export async function loadSigner(dir: string, alias: string): Promise<Signer> {
+  const { seed } = await readKeyFile(dir, alias);
+  return localSigner(alias, seed);
+}
+
+export async function listKeys(dir: string): Promise<KeyInfo[]> {
+  let names: string[];
+  try {
+    names = await fs.readdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const out: KeyInfo[] = [];
+  for (const name of names.sort()) {
+    if (!name.endsWith('.key')) continue;
+    const alias = name.slice(0, -4);
+    if (!ALIAS_RE.test(alias)) continue;
+    out.push((await readKeyFile(dir, alias)).info);
+  }
+  return out;
+}

@@ -1,0 +1,18 @@
+/**
+ * `@ron-audit/core/verify`: the verifier and the format layer, without the writer, the engine or
+ * node:crypto — usable in a browser, an edge runtime, or an auditor's script.
+ */
+export { verifyLog } from './verify.js';
+export type { VerifyInput, VerifyReport, VerifyFailure } from './verify.js';
+export { canonicalize, canonicalBytes, parseCanonical } from '../record/canonical.js';
+export { recordHash, genesisLink, leafHash, nodeHash, contentDigest, K_CHAIN, K_GENESIS, EMPTY_ROOT } from '../log/hash.js';
+export { CompactRange, inclusionProof, consistencyProof, verifyInclusion, verifyConsistency, rootFromInclusionProof, rootOf, leavesReader } from '../log/merkle.js';
+export type { TreeReader } from '../log/merkle.js';
+export { parseCheckpoint, formatCheckpoint, isValidOrigin } from '../log/checkpoint.js';
+export type { Checkpoint } from '../log/checkpoint.js';
+export { parseNote, openNote, parseVerifierKey, formatVerifierKey, keyIdOf } from '../sign/note.js';
+export type { VerifierKey, NoteSignature, ParsedNote, OpenedNote } from '../sign/note.js';
+export { verifyEd25519 } from '../sign/ed25519.js';
+export { AuditError, isAuditError } from '../errors.js';
+export type { AuditErrorCode } from '../errors.js';
+export type { VerifyFailureReason } from '../log/memory.js';

@@ -1,0 +1,93 @@
+import { invalidArgument } from '../errors.js';
+import { parseCheckpoint, type Checkpoint } from '../log/checkpoint.js';
+import { genesisLink, leafHash, recordHash } from '../log/hash.js';
+import { toHex } from '../log/hex.js';
+import { CompactRange, equalBytes } from '../log/merkle.js';
+import type { VerifyFailureReason } from '../log/memory.js';
+import { parseCanonical } from '../record/canonical.js';
+import { openNote, parseVerifierKey, type VerifierKey } from '../sign/note.js';
+
+/**
+ * The whole-log verifier of docs/format.md §8. It depends only on the format layer (canonical
+ * bytes, hashes, tree, notes), never on the writer, and streams: O(log n) memory.
+ */
+
+export interface VerifyInput {
+  readonly origin: string;
+  /** Record bytes from seq 0, in order. */
+  readonly records: Iterable<Uint8Array>;
+  /** The signed checkpoint note. */
+  readonly checkpoint: string;
+  /** Trusted verifier keys (C2SP vkey strings or parsed keys). */
+  readonly keys: readonly (string | VerifierKey)[];
+}
+
+export interface VerifyFailure {
+  readonly seq: number | null;
+  readonly time: string | null;
+  readonly reason: VerifyFailureReason | 'malformed_checkpoint' | 'truncated';
+  readonly message: string;
+}
+
+export interface VerifyReport {
+  readonly ok: boolean;
+  readonly origin: string;
+  /** Records checked against the checkpoint. */
+  readonly verified: number;
+  readonly checkpoint: Checkpoint | null;
+  readonly failure: VerifyFailure | null;
+}
+
+function fail(origin: string, verified: number, checkpoint: Checkpoint | null, failure: VerifyFailure): VerifyReport {
+  return { ok: false, origin, verified, checkpoint, failure };
+}
+
+/** Verify a whole log against one checkpoint. Never throws for bad data: the report says what failed and where. */
+export function verifyLog(input: VerifyInput): VerifyReport {
+  if (input === null || typeof input !== 'object') throw invalidArgument('input', '{origin, records, checkpoint, keys}', input);
+  const { origin, records, checkpoint: note, keys } = input;
+  if (typeof origin !== 'string' || origin.length === 0) throw invalidArgument('origin', 'a non-empty string', origin);
+  if (typeof note !== 'string') throw invalidArgument('checkpoint', 'a signed note string', note);
+  if (!Array.isArray(keys) || keys.length === 0) throw invalidArgument('keys', 'a non-empty array of verifier keys', keys);
+  if (records === null || typeof (records as Iterable<Uint8Array>)[Symbol.iterator] !== 'function') throw invalidArgument('records', 'an iterable of Uint8Array', records);
+  const trusted = keys.map((k) => (typeof k === 'string' ? parseVerifierKey(k) : k));
+
+  let cp: Checkpoint;
+  try {
+    const opened = openNote(note, trusted);
+    cp = parseCheckpoint(opened.text);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    return fail(origin, 0, null, {
+      seq: null,
+      time: null,
+      reason: code === 'AUDIT_SIGNATURE_INVALID' ? 'signature_invalid' : 'malformed_checkpoint',
+      message: (err as Error).message,
+    });
+  }
+  if (cp.origin !== origin) return fail(origin, 0, cp, { seq: null, time: null, reason: 'origin_mismatch', message: `checkpoint origin ${JSON.stringify(cp.origin)} is not ${JSON.stringify(origin)}` });
+
+  const tree = new CompactRange();
+  let prev = toHex(genesisLink(origin));
+  let seq = 0;
+  for (const bytes of records) {
+    if (seq >= cp.size) break;
+    if (!(bytes instanceof Uint8Array)) throw invalidArgument(`records[${seq}]`, 'Uint8Array', bytes);
+    let rec: Record<string, unknown>;
+    try {
+      rec = parseCanonical(bytes) as Record<string, unknown>;
+    } catch (err) {
+      return fail(origin, seq, cp, { seq, time: null, reason: 'not_canonical', message: `record ${seq}: ${(err as Error).message}` });
+    }
+    const time = typeof rec['time'] === 'string' ? rec['time'] : null;
+    if (rec['v'] !== 1) return fail(origin, seq, cp, { seq, time, reason: 'bad_version', message: `record ${seq}: format version ${String(rec['v'])}` });
+    if (rec['seq'] !== seq) return fail(origin, seq, cp, { seq, time, reason: 'bad_seq', message: `record at position ${seq} says seq ${String(rec['seq'])}` });
+    if (rec['prev'] !== prev) return fail(origin, seq, cp, { seq, time, reason: 'chain_broken', message: `record ${seq}: prev does not match the hash of the record before it` });
+    prev = toHex(recordHash(bytes));
+    tree.append(leafHash(bytes));
+    seq++;
+  }
+  if (seq < cp.size) return fail(origin, seq, cp, { seq, time: null, reason: 'truncated', message: `checkpoint covers ${cp.size} records but only ${seq} are present` });
+  if (!equalBytes(tree.root(), cp.root)) return fail(origin, seq, cp, { seq: null, time: null, reason: 'root_mismatch', message: `root of the ${cp.size} records does not match the signed checkpoint` });
+  return { ok: true, origin, verified: seq, checkpoint: cp, failure: null };
+}
