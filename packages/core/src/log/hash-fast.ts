@@ -1,14 +1,14 @@
 import { createHash } from 'node:crypto';
 import { createBLAKE3, type IHasher } from 'hash-wasm';
-import { K_CHAIN, K_GENESIS, type HashBackend } from './hash.js';
+import { FORMAT_KEYS, type BackendKeys, type HashBackend } from './hash.js';
 
 /**
  * The fast hash backend: hash-wasm's WebAssembly BLAKE3 (~10x @noble/hashes on 512-byte records)
  * and node:crypto SHA-256. Creating it is async (the WebAssembly module compiles); after that every
  * call is synchronous. Only the engine imports this file, so the verifier subpath stays pure JS.
  */
-export async function createFastBackend(): Promise<HashBackend> {
-  const [chain, genesis, plain] = await Promise.all([createBLAKE3(256, K_CHAIN), createBLAKE3(256, K_GENESIS), createBLAKE3(256)]);
+export async function createFastBackend(keys: BackendKeys = FORMAT_KEYS): Promise<HashBackend> {
+  const [chain, genesis, plain] = await Promise.all([createBLAKE3(256, keys.chain), createBLAKE3(256, keys.genesis), createBLAKE3(256)]);
   const run = (h: IHasher, data: Uint8Array): Uint8Array => {
     h.init();
     h.update(data);

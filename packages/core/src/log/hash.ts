@@ -21,7 +21,7 @@ export const HASH_BYTES = 32;
 
 export interface HashBackend {
   readonly name: 'pure' | 'fast';
-  /** BLAKE3 keyed mode, 32-byte output. `key` is K_CHAIN or K_GENESIS. */
+  /** BLAKE3 keyed mode, 32-byte output, with the backend's chain or genesis key (K_CHAIN / K_GENESIS unless built with others for tests). */
   blake3Keyed(key: 'chain' | 'genesis', data: Uint8Array): Uint8Array;
   /** Plain BLAKE3-256 (used for body digests). */
   blake3(data: Uint8Array): Uint8Array;
@@ -29,11 +29,29 @@ export interface HashBackend {
   sha256Prefixed(prefix: number, a: Uint8Array, b?: Uint8Array): Uint8Array;
 }
 
-export const pureBackend: HashBackend = {
-  name: 'pure',
-  blake3Keyed(key, data) {
-    return nobleBlake3(data, { key: key === 'chain' ? K_CHAIN : K_GENESIS });
-  },
+/** BLAKE3 derive_key (32 bytes) for a context string and empty key material: how K_CHAIN and K_GENESIS were made. */
+export function deriveKey(context: string, material: Uint8Array = new Uint8Array(0)): Uint8Array {
+  assertString('context', context);
+  assertBytes('material', material);
+  return nobleBlake3(material, { context: new TextEncoder().encode(context) });
+}
+
+export interface BackendKeys {
+  readonly chain: Uint8Array;
+  readonly genesis: Uint8Array;
+}
+
+export const FORMAT_KEYS: BackendKeys = { chain: K_CHAIN, genesis: K_GENESIS };
+
+/** The pure-JavaScript backend; `keys` other than FORMAT_KEYS exist only to run the BLAKE3 keyed vectors through it. */
+export function createPureBackend(keys: BackendKeys = FORMAT_KEYS): HashBackend {
+  assertBytes('keys.chain', keys.chain, 32);
+  assertBytes('keys.genesis', keys.genesis, 32);
+  return {
+    name: 'pure',
+    blake3Keyed(key, data) {
+      return nobleBlake3(data, { key: key === 'chain' ? keys.chain : keys.genesis });
+    },
   blake3(data) {
     return nobleBlake3(data);
   },
@@ -44,7 +62,10 @@ export const pureBackend: HashBackend = {
     if (b) buf.set(b, 1 + a.length);
     return nobleSha256(buf);
   },
-};
+  };
+}
+
+export const pureBackend: HashBackend = createPureBackend();
 
 let backend: HashBackend = pureBackend;
 
