@@ -42,3 +42,19 @@ export type { Signer } from './sign/signer.js';
 export { verifyLog } from './verify/verify.js';
 export type { VerifyInput, VerifyReport, VerifyFailure } from './verify/verify.js';
 export { formatVerifierKey, parseVerifierKey } from './sign/note.js';
+export {
+  AUDIT_LEVELS,
+  DEFAULT_LEVEL,
+  DEFAULT_MAX_BODY_BYTES,
+  compileRules,
+  isAuditLevel,
+  resolveLevel,
+  httpEvent,
+  outcomeOf,
+  actionFor,
+  defaultActor,
+  admit,
+  SAFE_METHODS,
+  SATURATED_CODE,
+} from './http/index.js';
+export type { AuditLevel, AuditRule, LevelDecision, RouteAuditConfig, HttpExchange, Admission, AdmitOptions, RefusalBody } from './http/index.js';
