@@ -15,6 +15,8 @@ export const DEFAULT_QUEUE_DEPTH = 4096;
 export const DEFAULT_WAL_ENABLED = false;
 export const DEFAULT_WAL_DIR = './.audit/wal';
 export const DEFAULT_WAL_BATCH = 32;
+export const DEFAULT_WAL_WINDOW_MS = 1;
+export const DEFAULT_WAL_SEGMENT_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_EXPORT_ENABLED = false;
 export const DEFAULT_EXPORT_DIR = './.audit/export';
 export const DEFAULT_CHECKPOINT_EVERY = 10_000;
@@ -39,6 +41,8 @@ export interface AuditConfig {
   readonly walEnabled: boolean;
   readonly walDir: string;
   readonly walBatch: number;
+  readonly walWindowMs: number;
+  readonly walSegmentBytes: number;
   readonly exportEnabled: boolean;
   readonly exportDir: string;
   readonly checkpointEvery: number;
@@ -63,6 +67,8 @@ export interface AuditOptions {
   walEnabled?: boolean;
   walDir?: string;
   walBatch?: number;
+  walWindowMs?: number;
+  walSegmentBytes?: number;
   exportEnabled?: boolean;
   exportDir?: string;
   checkpointEvery?: number;
@@ -94,10 +100,12 @@ export const CONFIG_KEYS = {
   longLivedSlots: { env: 'AUDIT_LONG_LIVED_SLOTS', kind: { type: 'int', min: 0, max: MAX_DEPTH } },
   longLivedAfterMs: { env: 'AUDIT_LONG_LIVED_AFTER_MS', kind: { type: 'int', min: 10, max: 3_600_000 } },
   batchMax: { env: 'AUDIT_BATCH_MAX', kind: { type: 'int', min: 1, max: 65_536 } },
-  walEnabled: { env: 'AUDIT_WAL_ENABLED', kind: { type: 'bool' }, notYet: 'the write-ahead log (Macronode) is not in this release; see issue "Macronode durability"' },
+  walEnabled: { env: 'AUDIT_WAL_ENABLED', kind: { type: 'bool' } },
   walDir: { env: 'AUDIT_WAL_DIR', kind: { type: 'string' } },
   walBatch: { env: 'AUDIT_WAL_BATCH', kind: { type: 'int', min: 1, max: 4096 } },
-  exportEnabled: { env: 'AUDIT_EXPORT_ENABLED', kind: { type: 'bool' }, notYet: 'export (Macronode) is not in this release; see issue "Macronode durability"' },
+  walWindowMs: { env: 'AUDIT_WAL_WINDOW_MS', kind: { type: 'int', min: 0, max: 1000 } },
+  walSegmentBytes: { env: 'AUDIT_WAL_SEGMENT_BYTES', kind: { type: 'int', min: 64 * 1024, max: 2 ** 40 } },
+  exportEnabled: { env: 'AUDIT_EXPORT_ENABLED', kind: { type: 'bool' } },
   exportDir: { env: 'AUDIT_EXPORT_DIR', kind: { type: 'string' } },
   checkpointEvery: { env: 'AUDIT_CHECKPOINT_EVERY', kind: { type: 'int', min: 1, max: 100_000_000 } },
   checkpointIntervalMs: { env: 'AUDIT_CHECKPOINT_INTERVAL_MS', kind: { type: 'int', min: 100, max: 86_400_000 } },
@@ -144,21 +152,22 @@ function fromEnv(name: string, raw: string, kind: Kind): unknown {
   }
 }
 
-function check(name: string, value: unknown, kind: Kind): unknown {
+/** `shown` is what the user wrote (the raw variable text for AUDIT_*), named in the error. */
+function check(name: string, value: unknown, kind: Kind, shown: unknown = value): unknown {
   switch (kind.type) {
     case 'bool':
-      if (typeof value !== 'boolean') throw configError(name, value, 'true or false');
+      if (typeof value !== 'boolean') throw configError(name, shown, 'true or false');
       return value;
     case 'int':
-      if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < kind.min || value > kind.max) throw configError(name, value, allowedText(kind));
+      if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < kind.min || value > kind.max) throw configError(name, shown, allowedText(kind));
       return value;
     case 'enum':
-      if (typeof value !== 'string' || !kind.values.includes(value)) throw configError(name, value, allowedText(kind));
+      if (typeof value !== 'string' || !kind.values.includes(value)) throw configError(name, shown, allowedText(kind));
       return value;
     case 'string': {
-      if (typeof value !== 'string' || value.length === 0) throw configError(name, value, 'a non-empty string');
+      if (typeof value !== 'string' || value.length === 0) throw configError(name, shown, 'a non-empty string');
       const why = kind.check?.(value);
-      if (why !== undefined) throw configError(name, value, why);
+      if (why !== undefined) throw configError(name, shown, why);
       return value;
     }
   }
@@ -188,8 +197,10 @@ export function resolveConfig(options: AuditOptions = {}, env: Readonly<Record<s
     if (opt !== undefined) {
       out[key] = check(key, opt, spec.kind);
       given.add(key);
+    } else if (raw !== undefined && typeof raw !== 'string') {
+      throw configError(spec.env, raw, 'a string (an environment variable)');
     } else if (raw !== undefined && raw !== '') {
-      out[key] = check(spec.env, fromEnv(spec.env, raw, spec.kind), spec.kind);
+      out[key] = check(spec.env, fromEnv(spec.env, raw, spec.kind), spec.kind, raw);
       given.add(key);
     }
   }
@@ -203,6 +214,8 @@ export function resolveConfig(options: AuditOptions = {}, env: Readonly<Record<s
     walEnabled: (out['walEnabled'] as boolean | undefined) ?? DEFAULT_WAL_ENABLED,
     walDir: (out['walDir'] as string | undefined) ?? DEFAULT_WAL_DIR,
     walBatch: (out['walBatch'] as number | undefined) ?? DEFAULT_WAL_BATCH,
+    walWindowMs: (out['walWindowMs'] as number | undefined) ?? DEFAULT_WAL_WINDOW_MS,
+    walSegmentBytes: (out['walSegmentBytes'] as number | undefined) ?? DEFAULT_WAL_SEGMENT_BYTES,
     exportEnabled: (out['exportEnabled'] as boolean | undefined) ?? DEFAULT_EXPORT_ENABLED,
     exportDir: (out['exportDir'] as string | undefined) ?? DEFAULT_EXPORT_DIR,
     checkpointEvery: (out['checkpointEvery'] as number | undefined) ?? DEFAULT_CHECKPOINT_EVERY,

@@ -2,7 +2,7 @@ import type { Registry } from 'prom-client';
 import { resolveConfig, type AuditConfig, type AuditOptions } from './config.js';
 import { AuditError, invalidArgument } from './errors.js';
 import type { AuditHealth, AuditStatus, HealthReason } from './health.js';
-import { Appender } from './log/appender.js';
+import { Appender, type DurableAck } from './log/appender.js';
 import { setHashBackend, pureBackend } from './log/hash.js';
 import { createFastBackend } from './log/hash-fast.js';
 import { toHex } from './log/hex.js';
@@ -10,12 +10,14 @@ import { MemoryLog, VerifyError, type SignedCheckpoint, type VerifiedRecord } fr
 import { toAuditLogger, type AuditLogger } from './logger.js';
 import { metricsFor, type AuditMetrics, type DropReason } from './metrics.js';
 import { Admission, type Slot } from './queue/admission.js';
-import { prepareEvent, reducedEvent, uuidv7, type AuditEvent, type PreparedEvent } from './record/record.js';
+import { prepareEvent, prepareOversized, prepareReduced, uuidv7, type AuditEvent, type PreparedEvent } from './record/record.js';
 import { setEd25519Backend, pureEd25519 } from './sign/ed25519.js';
 import { nativeEd25519 } from './sign/ed25519-native.js';
 import { loadSigner } from './sign/keystore.js';
 import { formatVerifierKey, parseVerifierKey, type VerifierKey } from './sign/note.js';
 import { noteSignerFor, type Signer } from './sign/signer.js';
+import { peekWalOrigin, Sinks } from './durability.js';
+import { nodeFileOps, type FileOps } from './sinks/fs.js';
 
 /**
  * createAudit(): wires admission → appender → log, loads the key, reports health, and drains on
@@ -34,6 +36,15 @@ export interface CreateAuditOptions extends AuditOptions {
   signer?: Signer;
   /** Environment to read AUDIT_* from; default process.env. */
   env?: Readonly<Record<string, string | undefined>>;
+  /** The file layer for the WAL and export (a fault-injection seam for drills); default node:fs. */
+  fileOps?: FileOps;
+}
+
+export interface DurableReceipt {
+  readonly id: string;
+  readonly seq: number;
+  /** true: fsynced in the WAL. false: Micronode, under a signed checkpoint in memory only. */
+  readonly durable: boolean;
 }
 
 export interface EmitReceipt {
@@ -53,6 +64,8 @@ export interface AuditSlot {
   readonly id: string;
   /** Record the request. Never refused for capacity; an invalid or oversized event is recorded reduced (format §2.1). */
   commit(event: Omit<AuditEvent, 'id'>): void;
+  /** Like commit, and resolves once the record is durable (WAL fsynced); rejects with AUDIT_NOT_DURABLE if the WAL failed. */
+  commitDurable(event: Omit<AuditEvent, 'id'>): Promise<DurableReceipt>;
   /** Give the slot back without a record (route opted out after admission). */
   release(): void;
   /** The request turned out long-lived (response streaming): move it to the long-lived pool. */
@@ -66,6 +79,12 @@ export interface AuditEngine {
   /** Resolves once the engine is ready, or rejects with the reason it is not (it keeps retrying the key). */
   ready(): Promise<void>;
   emit(event: AuditEvent): EmitReceipt;
+  /**
+   * emit, and resolve once the record is durable: fsynced in the WAL (Macronode), or under a signed
+   * checkpoint in memory (Micronode, `durable: false`). Admission errors reject synchronously-thrown
+   * style: the returned promise rejects with the same typed error emit would throw.
+   */
+  emitDurable(event: AuditEvent): Promise<DurableReceipt>;
   reserve(options?: ReserveOptions): AuditSlot;
   isSaturated(): boolean;
   health(): AuditHealth;
@@ -123,26 +142,49 @@ class Engine implements AuditEngine {
   private keyTimer: NodeJS.Timeout | undefined;
   private detach: () => void;
   private lastError: unknown;
+  private readonly sinks: Sinks | undefined;
+  /** A reason that keeps the engine not ready whatever the key does (WAL corrupt, rollback). */
+  private fatal: HealthReason | undefined;
 
   constructor(options: CreateAuditOptions) {
-    const { registry, logger, signer, env, ...rest } = options;
-    this.config = resolveConfig(rest, env ?? process.env);
+    const { registry, logger, signer, env, fileOps, ...rest } = options;
+    if (env !== undefined && (env === null || typeof env !== 'object')) throw invalidArgument('env', 'an object of AUDIT_* variables', env);
+    // Duck-typed, not instanceof: the host's prom-client may be another copy than ours.
+    const reg = registry as Partial<Registry> | null | undefined;
+    if (reg !== undefined && (reg === null || typeof reg !== 'object' || typeof reg.registerMetric !== 'function' || typeof reg.getSingleMetric !== 'function')) {
+      throw invalidArgument('registry', 'a prom-client Registry', registry);
+    }
+    const environment = env ?? process.env;
+    this.config = resolveConfig(rest, environment);
     this.logger = toAuditLogger(logger);
     if (signer !== undefined && (typeof signer !== 'object' || !(signer.publicKey instanceof Uint8Array) || typeof signer.sign !== 'function')) {
       throw invalidArgument('signer', 'a Signer {alias, publicKey, sign}', signer);
     }
-    this.origin = this.config.origin;
+    // A Macronode log keeps its identity across restarts: without an explicit AUDIT_ORIGIN, adopt the WAL's.
+    const explicitOrigin = rest.origin !== undefined || (environment['AUDIT_ORIGIN'] ?? '') !== '';
+    this.origin = (this.config.walEnabled && !explicitOrigin ? peekWalOrigin(this.config.walDir) : undefined) ?? this.config.origin;
     this.metrics = metricsFor(registry);
     this.admission = new Admission(this.config.queueDepth, this.config.longLivedSlots, this.config.longLivedAfterMs);
-    this.detach = this.metrics.attach({ queueDepth: () => this.admission.occupancy });
+    this.detach = this.metrics.attach({
+      queueDepth: () => this.admission.occupancy,
+      exportCheckpointAge: () => this.sinks?.exportAgeSeconds(),
+      degraded: () => this.sinks?.degraded().map((f) => f.sink) ?? [],
+    });
     this.log = new MemoryLog(this.origin, this.config.memoryMaxBytes);
-    this.appender = new Appender(this.log, this.config.batchMax, {
+    const sinks = this.config.walEnabled || this.config.exportEnabled ? new Sinks(this.config, fileOps ?? nodeFileOps, this.metrics, this.logger, this.log) : undefined;
+    this.sinks = sinks;
+    this.appender = new Appender(this.log, this.config.walEnabled ? this.config.walBatch : this.config.batchMax, {
+      ...(sinks ? { beforeSign: (b) => sinks.beforeSign(b) } : {}),
+      notDurable: (id) => new AuditError('AUDIT_NOT_DURABLE', `record ${id} is in memory only: the write-ahead log is off or degraded`, { id }),
       onAppended: (count, bytes) => {
         this.admission.taken(count);
         this.metrics.appended.inc(count);
         this.metrics.bytes.inc(bytes);
       },
-      onCheckpoint: () => this.metrics.checkpoints.inc(),
+      onCheckpoint: (cp) => {
+        this.metrics.checkpoints.inc();
+        sinks?.onCheckpoint(cp);
+      },
       onError: (err) => {
         this.lastError = err;
         this.logger.error({ err, 'audit.error': (err as AuditError).code ?? 'unknown' }, 'audit appender error');
@@ -154,6 +196,10 @@ class Engine implements AuditEngine {
       return;
     }
     this.status = 'starting';
+    if (this.config.walEnabled) {
+      this.appender.setWindow(this.config.walWindowMs);
+      this.appender.hold();
+    }
     this.sweepTimer = setInterval(() => this.admission.sweep(Date.now()), Math.min(250, this.config.longLivedAfterMs));
     this.sweepTimer.unref();
     this.readyPromise = this.start(signer);
@@ -163,6 +209,22 @@ class Engine implements AuditEngine {
   private async start(given: Signer | undefined): Promise<void> {
     const backend = await installBackends(this.config.crypto);
     await this.loadKey(given);
+    if (this.status === 'closing' || this.status === 'closed') throw new AuditError('AUDIT_CLOSED', 'audit engine was closed before it became ready');
+    if (this.sinks) {
+      try {
+        await this.sinks.open(this.vkey ? [this.vkey] : []);
+      } catch (err) {
+        const code = err instanceof AuditError ? err.code : 'AUDIT_WAL_FAILED';
+        this.fatal = { code, message: err instanceof Error ? err.message : String(err) };
+        this.status = 'not_ready';
+        this.reasons = [this.fatal];
+        this.logger.error({ 'audit.ready': 0, code }, `audit.ready=0 reason=${code}: ${this.fatal.message}`);
+        throw err;
+      }
+      this.appender.release();
+      await this.appender.idle();
+      this.sinks.offerRecovered(this.log.checkpoint);
+    }
     if (this.status !== 'ready') throw new AuditError(this.reasons[0]?.code ?? 'AUDIT_NOT_READY', this.reasons[0]?.message ?? 'not ready');
     this.logger.info(
       { 'audit.ready': 1, queue_depth: this.config.queueDepth, wal: this.config.walEnabled, export: this.config.exportEnabled, key: this.config.keyId, origin: this.origin, crypto: backend },
@@ -177,9 +239,11 @@ class Engine implements AuditEngine {
       this.signer = signer;
       this.vkey = parseVerifierKey(formatVerifierKey(this.origin, signer.publicKey));
       this.appender.setSigner(noteSignerFor(this.origin, signer));
-      this.status = 'ready';
-      this.reasons = [];
+      this.status = this.fatal ? 'not_ready' : 'ready';
+      this.reasons = this.fatal ? [this.fatal] : [];
     } catch (err) {
+      // close() won the race with this load: it stays closed and retries nothing.
+      if (this.status === 'closing' || this.status === 'closed') return;
       const code = err instanceof AuditError ? err.code : 'AUDIT_KEY_UNAVAILABLE';
       const message = err instanceof Error ? err.message : String(err);
       if (this.status === 'starting') this.logger.warn({ 'audit.ready': 0, code }, `audit.ready=0 reason=${code}: ${message}`);
@@ -201,6 +265,8 @@ class Engine implements AuditEngine {
   }
 
   ready(): Promise<void> {
+    // The first attempt's promise stays rejected; once a retry has loaded the key, say so.
+    if (this.status === 'ready') return Promise.resolve();
     return this.readyPromise;
   }
 
@@ -231,7 +297,7 @@ class Engine implements AuditEngine {
     });
   }
 
-  emit(event: AuditEvent): EmitReceipt {
+  emit(event: AuditEvent, ack?: DurableAck): EmitReceipt {
     this.gate();
     if (this.admission.saturated) {
       this.metrics.drops.inc({ reason: 'audit_backpressure' });
@@ -245,11 +311,20 @@ class Engine implements AuditEngine {
       throw err;
     }
     this.admission.tryEnqueue();
-    this.appender.push(prepared);
+    this.appender.push(prepared, ack);
     return { id: prepared.id };
   }
 
+  emitDurable(event: AuditEvent): Promise<DurableReceipt> {
+    return new Promise<DurableReceipt>((resolve, reject) => {
+      this.emit(event, { resolve, reject });
+    });
+  }
+
   reserve(options: ReserveOptions = {}): AuditSlot {
+    if (options === null || typeof options !== 'object') throw invalidArgument('options', 'an object {endpoint?, longLived?}', options);
+    if (options.endpoint !== undefined && (typeof options.endpoint !== 'string' || options.endpoint.length === 0)) throw invalidArgument('options.endpoint', 'a non-empty string', options.endpoint);
+    if (options.longLived !== undefined && typeof options.longLived !== 'boolean') throw invalidArgument('options.longLived', 'boolean', options.longLived);
     this.gate();
     const slot = this.admission.tryReserve(Date.now(), options.longLived === true);
     if (slot === null) throw this.queueFull(options.endpoint ?? 'reserve');
@@ -257,24 +332,31 @@ class Engine implements AuditEngine {
   }
 
   /** @internal the slot's fill path. */
-  fill(slot: Slot, id: string, event: Omit<AuditEvent, 'id'>): void {
-    if (!slot.open) return;
+  fill(slot: Slot, id: string, event: Omit<AuditEvent, 'id'>, ack?: DurableAck): void {
+    if (!slot.open) {
+      ack?.reject(new AuditError('AUDIT_INVALID_ARGUMENT', `slot ${id} was already committed or released`));
+      return;
+    }
     if (this.status === 'closed') {
       this.admission.settle(slot, false);
       this.metrics.drops.inc({ reason: 'closed' });
+      ack?.reject(new AuditError('AUDIT_CLOSED', 'audit engine is closed'));
       return;
     }
     let prepared: PreparedEvent;
+    const base = { ...(event as AuditEvent), id };
+    const now = Date.now();
     try {
-      prepared = prepareEvent({ ...(event as AuditEvent), id }, this.config.redact, uuidv7);
+      prepared = prepareEvent(base, this.config.redact, uuidv7, now);
     } catch (err) {
       const tooLarge = err instanceof AuditError && err.code === 'AUDIT_RECORD_TOO_LARGE';
       this.metrics.drops.inc({ reason: tooLarge ? 'oversize_reduced' : 'invalid' });
-      const note = tooLarge ? `${String((err as AuditError).details['bytes'])}:record-too-large` : (err as Error).message;
-      prepared = prepareEvent(reducedEvent({ ...(event as object), id }, tooLarge ? 'ron-audit.oversize' : 'ron-audit.invalid', note), this.config.redact, uuidv7);
+      prepared = tooLarge
+        ? prepareOversized(base, this.config.redact, uuidv7, now)
+        : prepareReduced(base, 'ron-audit.invalid', err instanceof Error ? err.message : String(err), this.config.redact, uuidv7, now);
     }
     this.admission.settle(slot, true);
-    this.appender.push(prepared);
+    this.appender.push(prepared, ack);
   }
 
   /** @internal */
@@ -294,20 +376,28 @@ class Engine implements AuditEngine {
   health(): AuditHealth {
     const cp = this.log.checkpoint;
     const reasons = [...this.reasons];
+    const faults = this.sinks?.degraded() ?? [];
+    for (const f of faults) reasons.push({ code: f.code, message: f.message });
+    const status: AuditStatus = this.status === 'ready' && faults.length > 0 ? 'degraded' : this.status;
+    const sinkState = (name: 'wal' | 'export'): 'ok' | 'degraded' | 'off' =>
+      !(name === 'wal' ? this.config.walEnabled : this.config.exportEnabled) ? 'off' : faults.some((f) => f.sink === name) ? 'degraded' : 'ok';
     if (this.status === 'closing' || this.status === 'closed') reasons.push({ code: 'AUDIT_CLOSED', message: `audit engine is ${this.status}` });
     return {
       ready: this.status === 'ready' || this.status === 'disabled',
-      status: this.status,
+      status,
       reasons,
       queue: { occupancy: this.admission.occupancy, depth: this.config.queueDepth, saturated: this.admission.saturated },
       log: { origin: this.origin, size: this.log.size, checkpointSize: cp?.size ?? 0, checkpointAgeMs: cp ? Date.now() - cp.time : null },
-      profile: 'micronode',
+      profile: this.config.walEnabled ? 'macronode' : 'micronode',
+      sinks: { wal: sinkState('wal'), export: sinkState('export') },
       key: this.signer?.alias ?? this.config.keyId,
     };
   }
 
   async flush(): Promise<void> {
+    if (this.fatal) throw new AuditError(this.fatal.code, this.fatal.message);
     await this.appender.idle();
+    await this.sinks?.flush();
     if (this.lastError !== undefined) {
       const err = this.lastError;
       this.lastError = undefined;
@@ -316,6 +406,8 @@ class Engine implements AuditEngine {
   }
 
   async close(options: { timeoutMs?: number } = {}): Promise<void> {
+    if (options === null || typeof options !== 'object') throw invalidArgument('options', 'an object {timeoutMs?}', options);
+    if (options.timeoutMs !== undefined && (typeof options.timeoutMs !== 'number' || !(options.timeoutMs >= 0))) throw invalidArgument('options.timeoutMs', 'milliseconds ≥ 0', options.timeoutMs);
     if (this.status === 'closed') return;
     const timeoutMs = options.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
     const wasDisabled = this.status === 'disabled';
@@ -326,7 +418,13 @@ class Engine implements AuditEngine {
       this.admission.settle(slot, false);
       this.metrics.drops.inc({ reason: 'closed' });
     }
-    if (!wasDisabled) await this.appender.idle();
+    if (this.fatal) {
+      const n = this.appender.discard();
+      if (n > 0) this.metrics.drops.inc({ reason: 'not_ready' }, n);
+    } else if (!wasDisabled) {
+      await this.appender.idle();
+    }
+    await this.sinks?.close();
     clearInterval(this.sweepTimer);
     clearInterval(this.keyTimer);
     this.detach();
@@ -334,6 +432,7 @@ class Engine implements AuditEngine {
   }
 
   async read(range: { from?: number; to?: number } = {}): Promise<VerifiedRecord[]> {
+    if (range === null || typeof range !== 'object') throw invalidArgument('range', 'an object {from?, to?}', range);
     const from = range.from ?? this.log.firstRetained;
     const to = range.to ?? Number.MAX_SAFE_INTEGER;
     if (!Number.isSafeInteger(from) || from < 0) throw invalidArgument('range.from', 'a seq ≥ 0', range.from);
@@ -389,6 +488,10 @@ class ReservedSlot implements AuditSlot {
     this.engine.fill(this.slot, this.id, event);
   }
 
+  commitDurable(event: Omit<AuditEvent, 'id'>): Promise<DurableReceipt> {
+    return new Promise((resolve, reject) => this.engine.fill(this.slot, this.id, event, { resolve, reject }));
+  }
+
   release(): void {
     this.engine.unreserve(this.slot);
   }
@@ -400,6 +503,6 @@ class ReservedSlot implements AuditSlot {
 
 /** Create an audit engine. Synchronous; await `engine.ready()` to know it can sign (≤ 1 s normally). */
 export function createAudit(options: CreateAuditOptions = {}): AuditEngine {
-  if (options === null || typeof options !== 'object') throw invalidArgument('options', 'an options object', options);
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw invalidArgument('options', 'an options object', options);
   return new Engine(options);
 }

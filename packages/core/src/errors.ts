@@ -20,7 +20,13 @@ export const ERROR_CODES = {
   AUDIT_SIGNATURE_INVALID: 'A signature by a trusted key failed verification, or no trusted key signed.',
   AUDIT_PROOF_INVALID: 'A Merkle inclusion or consistency proof does not verify.',
   AUDIT_VERIFY_FAILED: 'Verification of stored records failed (chain, tree, signature or canonical form); nothing unverified is returned.',
+  AUDIT_WAL_CORRUPT: 'The write-ahead log is damaged in its signed, synced part (or belongs to another log); the engine refuses to start rather than lose or rewrite signed records.',
+  AUDIT_WAL_FAILED: 'Writing or syncing the write-ahead log failed (disk full, EIO, read-only); the engine degraded to amnesia for new records.',
+  AUDIT_EXPORT_FAILED: 'Publishing the export failed (disk full, EIO, read-only); export stopped and the engine reports degraded.',
+  AUDIT_NOT_DURABLE: 'A durable acknowledgement cannot be given: the write-ahead log is off or degraded, so the record exists only in memory.',
+  AUDIT_ROLLBACK: 'The export holds a signed checkpoint larger than the recovered log: starting would roll back a signed tree size.',
   AUDIT_RANGE_UNAVAILABLE: 'The requested records are not held (evicted from the Micronode memory bound, or beyond the signed tree size).',
+  AUDIT_RECEIPT_INVALID: 'A receipt (c2sp.org/tlog-proof@v1) is malformed.',
 } as const;
 
 export type AuditErrorCode = keyof typeof ERROR_CODES;

@@ -17,12 +17,18 @@ export const METRIC_NAMES = [
   'wal_fsync_seconds',
   'export_batch_seconds',
   'audit_export_checkpoints_total',
+  'audit_export_checkpoint_age_seconds',
+  'audit_degraded',
 ] as const;
 
 export type DropReason = 'audit_backpressure' | 'too_large' | 'invalid' | 'not_ready' | 'closed' | 'disabled' | 'oversize_reduced' | 'unaudited_pass';
 
 export interface GaugeSource {
   queueDepth(): number;
+  /** Seconds since the newest published export checkpoint; undefined when not exporting. */
+  exportCheckpointAge?(): number | undefined;
+  /** Sinks currently degraded (their names). */
+  degraded?(): readonly string[];
 }
 
 export interface AuditMetrics {
@@ -37,6 +43,8 @@ export interface AuditMetrics {
   readonly walFsync: Histogram<string>;
   readonly exportBatch: Histogram<string>;
   readonly exportCheckpoints: Counter<string>;
+  readonly exportCheckpointAge: Gauge<string>;
+  readonly degraded: Gauge<'sink'>;
   attach(source: GaugeSource): () => void;
 }
 
@@ -71,6 +79,30 @@ export function metricsFor(registry: Registry = new Registry()): AuditMetrics {
     walFsync: new Histogram({ name: 'wal_fsync_seconds', help: 'WAL group-commit fsync duration.', buckets: FSYNC_BUCKETS, registers: reg }),
     exportBatch: new Histogram({ name: 'export_batch_seconds', help: 'Duration of one export publication.', buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: reg }),
     exportCheckpoints: new Counter({ name: 'audit_export_checkpoints_total', help: 'Checkpoints published to the export directory.', registers: reg }),
+    exportCheckpointAge: new Gauge({
+      name: 'audit_export_checkpoint_age_seconds',
+      help: 'Age of the newest published export checkpoint (max over engines).',
+      registers: reg,
+      collect() {
+        let max: number | undefined;
+        for (const s of sources) {
+          const a = s.exportCheckpointAge?.();
+          if (a !== undefined) max = max === undefined ? a : Math.max(max, a);
+        }
+        if (max !== undefined) this.set(max);
+      },
+    }),
+    degraded: new Gauge({
+      name: 'audit_degraded',
+      help: '1 while a sink (wal, export) has failed and the engine runs in amnesia for it.',
+      labelNames: ['sink'],
+      registers: reg,
+      collect() {
+        const down = new Set<string>();
+        for (const s of sources) for (const d of s.degraded?.() ?? []) down.add(d);
+        for (const sink of ['wal', 'export']) this.set({ sink }, down.has(sink) ? 1 : 0);
+      },
+    }),
     attach(source) {
       sources.add(source);
       return () => sources.delete(source);

@@ -1,7 +1,7 @@
-import { recordBytes, type PreparedEvent } from '../record/record.js';
+import { recordLeafInput, type PreparedEvent } from '../record/record.js';
 import { signNote, type NoteSigner } from '../sign/note.js';
 import { formatCheckpoint } from './checkpoint.js';
-import { leafHash, recordHash } from './hash.js';
+import { leafHashOfInput, recordHash } from './hash.js';
 import { toHex } from './hex.js';
 import type { MemoryLog, SignedCheckpoint } from './memory.js';
 
@@ -17,9 +17,20 @@ export interface AppendedBatch {
   readonly records: readonly Uint8Array[];
 }
 
+/** What became of a batch before signing: fsynced by the WAL, kept in memory only, or the WAL failed. */
+export type BatchDurability = 'durable' | 'memory' | 'failed';
+
+/** A caller waiting for its record to be durable (emitDurable / commitDurable). */
+export interface DurableAck {
+  readonly resolve: (r: { id: string; seq: number; durable: boolean }) => void;
+  readonly reject: (err: unknown) => void;
+}
+
 export interface AppenderHooks {
-  /** Called after each batch is in the log, before it is signed (a WAL would fsync here). */
-  beforeSign?(batch: AppendedBatch): Promise<void> | void;
+  /** Called after each batch is in the log, before it is signed (the WAL fsyncs here). */
+  beforeSign?(batch: AppendedBatch): Promise<BatchDurability> | BatchDurability;
+  /** Called when a durable ack cannot be given (the WAL failed for its batch). */
+  notDurable?(id: string): unknown;
   onAppended(count: number, bytes: number): void;
   onCheckpoint(cp: SignedCheckpoint): void;
   onError(err: unknown): void;
@@ -33,6 +44,11 @@ export class Appender {
   private prevHex: string;
   private signer: NoteSigner | undefined;
   private idleWaiters: (() => void)[] = [];
+  private acks = new Map<PreparedEvent, DurableAck>();
+  private held = false;
+  private windowMs = 0;
+  private firstWaitAt = 0;
+  private windowTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly log: MemoryLog,
@@ -51,13 +67,43 @@ export class Appender {
     this.batchMax = n;
   }
 
+  /** Group-commit window: a batch smaller than batchMax waits up to `ms` for company (WAL mode). */
+  setWindow(ms: number): void {
+    this.windowMs = ms;
+  }
+
+  /** Hold appending (records queue up) until release(): used while the WAL is being recovered. */
+  hold(): void {
+    this.held = true;
+  }
+
+  /** Resume from the log's current state (seq, prev) after recovery rebuilt it. */
+  release(): void {
+    this.held = false;
+    this.prevHex = toHex(this.log.chainHead);
+    this.schedule();
+  }
+
   /** Install (or replace) the checkpoint signer; records appended before it existed get signed by the next checkpoint. */
   setSigner(signer: NoteSigner): void {
     this.signer = signer;
     this.schedule();
   }
 
-  push(p: PreparedEvent): void {
+  /** Drop everything queued (engine closing while it could never start); returns how many. */
+  discard(): number {
+    const n = this.waiting;
+    for (let i = this.qHead; i < this.queue.length; i++) this.acks.get(this.queue[i]!)?.reject(new Error('audit engine closed before it could start'));
+    this.acks.clear();
+    this.queue = [];
+    this.qHead = 0;
+    this.wakeIdle();
+    return n;
+  }
+
+  push(p: PreparedEvent, ack?: DurableAck): void {
+    if (this.waiting === 0) this.firstWaitAt = this.now();
+    if (ack) this.acks.set(p, ack);
     this.queue.push(p);
     this.schedule();
   }
@@ -65,6 +111,9 @@ export class Appender {
   /** Resolves when every record pushed so far is appended and under a signed checkpoint (if a signer is set). */
   idle(): Promise<void> {
     if (!this.running && !this.scheduled && this.waiting === 0 && this.signedUpToDate()) return Promise.resolve();
+    // Nothing queued but the newest records unsigned (the last signature failed): try again, or
+    // this promise would wait for a run that nothing schedules.
+    this.schedule();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -73,7 +122,20 @@ export class Appender {
   }
 
   private schedule(): void {
-    if (this.scheduled || this.running) return;
+    if (this.scheduled || this.running || this.held) return;
+    if (this.windowMs > 0 && this.waiting > 0 && this.waiting < this.batchMax) {
+      const wait = this.firstWaitAt + this.windowMs - this.now();
+      if (wait > 0) {
+        if (this.windowTimer === undefined) {
+          this.windowTimer = setTimeout(() => {
+            this.windowTimer = undefined;
+            this.firstWaitAt = -Infinity;
+            this.schedule();
+          }, wait);
+        }
+        return;
+      }
+    }
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
@@ -83,17 +145,32 @@ export class Appender {
 
   private async run(): Promise<void> {
     this.running = true;
+    let settle: (() => void) | undefined;
+    let unsettled: { ack: DurableAck }[] | undefined;
     try {
       const n = Math.min(this.batchMax, this.waiting);
       if (n > 0) {
         const firstSeq = this.log.size;
         const records: Uint8Array[] = new Array(n);
         let bytesTotal = 0;
+        let waiting: { ack: DurableAck; id: string; seq: number }[] | undefined;
         for (let i = 0; i < n; i++) {
-          const p = this.queue[this.qHead + i]!;
-          const bytes = recordBytes(p, firstSeq + i, this.prevHex);
+          let p = this.queue[this.qHead + i]!;
+          if (this.acks.size > 0) {
+            const ack = this.acks.get(p);
+            if (ack) {
+              this.acks.delete(p);
+              (waiting ??= []).push({ ack, id: p.id, seq: firstSeq + i });
+            }
+          }
+          if (p.oversizeOf !== undefined) {
+            const full = recordLeafInput(p.oversizeOf.full, firstSeq + i, this.prevHex).subarray(1);
+            p = p.oversizeOf.reduce(`${full.length}:${toHex(recordHash(full))}`);
+          }
+          const input = recordLeafInput(p, firstSeq + i, this.prevHex);
+          const bytes = input.subarray(1);
           const h = recordHash(bytes);
-          this.log.append(bytes, leafHash(bytes), h);
+          this.log.append(bytes, leafHashOfInput(input), h);
           this.prevHex = toHex(h);
           records[i] = bytes;
           bytesTotal += bytes.length;
@@ -104,10 +181,22 @@ export class Appender {
           this.qHead = 0;
         }
         this.hooks.onAppended(n, bytesTotal);
-        if (this.hooks.beforeSign) await this.hooks.beforeSign({ firstSeq, records });
+        unsettled = waiting;
+        const durability = this.hooks.beforeSign ? await this.hooks.beforeSign({ firstSeq, records }) : 'memory';
+        if (waiting !== undefined) {
+          const list = waiting;
+          if (durability === 'durable') for (const w of list) w.ack.resolve({ id: w.id, seq: w.seq, durable: true });
+          else if (durability === 'failed') for (const w of list) w.ack.reject(this.hooks.notDurable?.(w.id) ?? new Error('not durable'));
+          // In memory only: acknowledge once the batch is under a signed checkpoint.
+          else settle = () => list.forEach((w) => w.ack.resolve({ id: w.id, seq: w.seq, durable: false }));
+          if (durability !== 'memory') unsettled = undefined;
+        }
       }
       if (this.signer !== undefined && (this.log.checkpoint?.size ?? -1) !== this.log.size) await this.sign(this.signer);
+      settle?.();
+      unsettled = undefined;
     } catch (err) {
+      for (const w of unsettled ?? []) w.ack.reject(err);
       this.hooks.onError(err);
     } finally {
       this.running = false;

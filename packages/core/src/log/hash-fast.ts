@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { createBLAKE3, type IHasher } from 'hash-wasm';
 import { FORMAT_KEYS, type BackendKeys, type HashBackend } from './hash.js';
 
@@ -14,7 +14,6 @@ export async function createFastBackend(keys: BackendKeys = FORMAT_KEYS): Promis
     h.update(data);
     return h.digest('binary');
   };
-  const prefixes = [Buffer.from([0x00]), Buffer.from([0x01])] as const;
   return {
     name: 'fast',
     blake3Keyed(key, data) {
@@ -23,11 +22,9 @@ export async function createFastBackend(keys: BackendKeys = FORMAT_KEYS): Promis
     blake3(data) {
       return run(plain, data);
     },
-    sha256Prefixed(prefix, a, b) {
-      const h = createHash('sha256').update(prefixes[prefix === 0 ? 0 : 1]).update(a);
-      if (b) h.update(b);
-      const out = h.digest();
-      return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+    sha256(data) {
+      // crypto.hash (one shot, Node ≥ 20.12) is ~1.6x createHash().update().digest() on small inputs.
+      return hash('sha256', data, 'buffer') as unknown as Uint8Array;
     },
   };
 }

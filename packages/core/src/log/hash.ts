@@ -1,7 +1,7 @@
 import { blake3 as nobleBlake3 } from '@noble/hashes/blake3.js';
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 import { hexToBytes } from '@noble/hashes/utils.js';
-import { assertBytes, assertString } from '../errors.js';
+import { assertBytes, assertString, invalidArgument } from '../errors.js';
 
 /**
  * The format's hash functions (docs/format.md §3, §4). Every caller — appender, Micronode store,
@@ -25,8 +25,8 @@ export interface HashBackend {
   blake3Keyed(key: 'chain' | 'genesis', data: Uint8Array): Uint8Array;
   /** Plain BLAKE3-256 (used for body digests). */
   blake3(data: Uint8Array): Uint8Array;
-  /** SHA-256(prefix ‖ a ‖ b?) where prefix is a single byte. */
-  sha256Prefixed(prefix: number, a: Uint8Array, b?: Uint8Array): Uint8Array;
+  /** SHA-256 of `data` (the caller builds the RFC 6962 prefix into it). */
+  sha256(data: Uint8Array): Uint8Array;
 }
 
 /** BLAKE3 derive_key (32 bytes) for a context string and empty key material: how K_CHAIN and K_GENESIS were made. */
@@ -52,16 +52,12 @@ export function createPureBackend(keys: BackendKeys = FORMAT_KEYS): HashBackend 
     blake3Keyed(key, data) {
       return nobleBlake3(data, { key: key === 'chain' ? keys.chain : keys.genesis });
     },
-  blake3(data) {
-    return nobleBlake3(data);
-  },
-  sha256Prefixed(prefix, a, b) {
-    const buf = new Uint8Array(1 + a.length + (b?.length ?? 0));
-    buf[0] = prefix;
-    buf.set(a, 1);
-    if (b) buf.set(b, 1 + a.length);
-    return nobleSha256(buf);
-  },
+    blake3(data) {
+      return nobleBlake3(data);
+    },
+    sha256(data) {
+      return nobleSha256(data);
+    },
   };
 }
 
@@ -94,14 +90,31 @@ export function genesisLink(origin: string): Uint8Array {
 /** RFC 6962 leaf hash SHA-256(0x00 ‖ bytes); `bytes` are the record's canonical bytes. */
 export function leafHash(bytes: Uint8Array): Uint8Array {
   assertBytes('bytes', bytes);
-  return backend.sha256Prefixed(0x00, bytes);
+  const input = new Uint8Array(bytes.length + 1);
+  input.set(bytes, 1);
+  return backend.sha256(input);
 }
+
+/**
+ * Leaf hash from a buffer that already holds 0x00 ‖ record bytes. The appender encodes each record
+ * straight into such a buffer, so the hot path copies the bytes zero times instead of once.
+ */
+export function leafHashOfInput(input: Uint8Array): Uint8Array {
+  if (!(input instanceof Uint8Array) || input[0] !== 0x00) throw invalidArgument('input', 'Uint8Array starting with the 0x00 leaf prefix', input);
+  return backend.sha256(input);
+}
+
+const nodeScratch = new Uint8Array(1 + 2 * HASH_BYTES);
+nodeScratch[0] = 0x01;
 
 /** RFC 6962 interior node hash SHA-256(0x01 ‖ left ‖ right). */
 export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
   assertBytes('left', left, HASH_BYTES);
   assertBytes('right', right, HASH_BYTES);
-  return backend.sha256Prefixed(0x01, left, right);
+  // One scratch buffer is safe: hashing is synchronous and the result is a fresh array.
+  nodeScratch.set(left, 1);
+  nodeScratch.set(right, 1 + HASH_BYTES);
+  return backend.sha256(nodeScratch);
 }
 
 /** Plain BLAKE3-256, used for captured-body digests (format §2.2). */

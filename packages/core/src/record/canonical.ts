@@ -17,13 +17,18 @@ export function canonicalize(value: unknown): string {
 }
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM keeps a leading U+FEFF in the text (the default strips it), so BOM-prefixed bytes fail as non-canonical.
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 export function canonicalBytes(value: unknown): Uint8Array {
   return encoder.encode(canonicalize(value));
 }
 
+/** Printable ASCII other than `"` and `\`: JCS writes such a string verbatim between quotes. */
+const PLAIN_ASCII = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
 export function canonicalString(s: string, path = '$'): string {
+  if (PLAIN_ASCII.test(s)) return `"${s}"`;
   if (!s.isWellFormed()) throw notCanonical(path, 'a string with a lone surrogate');
   return JSON.stringify(s);
 }

@@ -14,7 +14,8 @@ export const ALG_ED25519 = 0x01;
 export const MAX_SIGNATURES = 100;
 const EM_DASH_PREFIX = '\u2014 ';
 const utf8 = new TextEncoder();
-const utf8Strict = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a leading U+FEFF stays part of the text (and of the signed bytes), as in Go's note.Open.
+const utf8Strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 export interface VerifierKey {
   readonly name: string;
@@ -46,11 +47,12 @@ function malformed(message: string): AuditError {
 }
 
 export function isValidKeyName(name: string): boolean {
-  return name.length > 0 && !/[\s+]/u.test(name) && isWellFormedText(name);
+  return typeof name === 'string' && name.length > 0 && !/[\s+]/u.test(name) && isWellFormedText(name);
 }
 
+/** C2SP signed-note: well-formed UTF-8 and no ASCII control character (below U+0020) other than newline. */
 function isWellFormedText(s: string): boolean {
-  return s.isWellFormed() && !/[\u0000-\u0008\u000b-\u001f\u007f]/u.test(s);
+  return s.isWellFormed() && !/[\u0000-\u0009\u000b-\u001f]/u.test(s);
 }
 
 /** Key ID of format §6: SHA-256(name ‖ 0x0a ‖ 0x01 ‖ public key)[0:4], as a big-endian number. */
@@ -74,6 +76,7 @@ export function keyIdHex(keyId: number): string {
 /** Verifier key string `<name>+<keyid hex>+<base64(0x01 ‖ pub)>`. */
 export function formatVerifierKey(name: string, publicKey: Uint8Array): string {
   if (!isValidKeyName(name)) throw invalidArgument('name', 'a key name without spaces or "+"', name);
+  assertBytes('publicKey', publicKey, 32);
   const body = new Uint8Array(33);
   body[0] = ALG_ED25519;
   body.set(publicKey, 1);
@@ -83,9 +86,13 @@ export function formatVerifierKey(name: string, publicKey: Uint8Array): string {
 export function parseVerifierKey(vkey: string): VerifierKey {
   assertString('vkey', vkey);
   const bad = (why: string): AuditError => new AuditError('AUDIT_KEY_INVALID', `invalid verifier key: ${why}`);
-  const parts = vkey.split('+');
-  if (parts.length !== 3) throw bad('expected name+keyid+key');
-  const [name, idHex, b64] = parts as [string, string, string];
+  // Split at the first two '+' only: the base64 key may itself contain '+'.
+  const first = vkey.indexOf('+');
+  const second = first < 0 ? -1 : vkey.indexOf('+', first + 1);
+  if (second < 0) throw bad('expected name+keyid+key');
+  const name = vkey.slice(0, first);
+  const idHex = vkey.slice(first + 1, second);
+  const b64 = vkey.slice(second + 1);
   if (!isValidKeyName(name)) throw bad('invalid key name');
   if (!/^[0-9a-f]{8}$/.test(idHex)) throw bad('key ID must be 8 lowercase hex characters');
   const raw = fromBase64(b64);
@@ -95,6 +102,14 @@ export function parseVerifierKey(vkey: string): VerifierKey {
   const keyId = parseInt(idHex, 16);
   if (keyIdOf(name, publicKey) !== keyId) throw bad('key ID does not match the key');
   return { name, keyId, publicKey };
+}
+
+/** A parsed verifier key as openNote needs it; verifyLog checks its keys with this before opening. */
+export function assertVerifierKey(name: string, k: unknown): asserts k is VerifierKey {
+  const o = k as Partial<VerifierKey> | null;
+  if (o === null || typeof o !== 'object' || typeof o.name !== 'string' || typeof o.keyId !== 'number' || !(o.publicKey instanceof Uint8Array) || o.publicKey.length !== 32) {
+    throw invalidArgument(name, 'a verifier key {name, keyId, publicKey: 32 bytes}', k);
+  }
 }
 
 /** Parse a signed note without verifying any signature. */
@@ -120,6 +135,7 @@ export function parseNote(note: string | Uint8Array): ParsedNote {
   const lines = sigBlock.slice(0, -1).split('\n');
   const seen = new Set<string>();
   const signatures: NoteSignature[] = [];
+  let lineCount = 0;
   for (const line of lines) {
     if (!line.startsWith(EM_DASH_PREFIX)) throw malformed('signature block has a line that is not a signature');
     const rest = line.slice(EM_DASH_PREFIX.length);
@@ -130,9 +146,10 @@ export function parseNote(note: string | Uint8Array): ParsedNote {
     if (!isValidKeyName(name)) throw malformed('invalid key name in signature line');
     const raw = fromBase64(b64);
     if (raw === null || raw.length < 5) throw malformed('signature is not base64 of key ID and signature');
+    // The cap counts lines before de-duplication, as Go's note.Open does: 101 identical lines are malformed.
+    if (++lineCount > MAX_SIGNATURES) throw malformed(`more than ${MAX_SIGNATURES} signatures`);
     if (seen.has(line)) continue;
     seen.add(line);
-    if (signatures.length >= MAX_SIGNATURES) throw malformed(`more than ${MAX_SIGNATURES} signatures`);
     const keyId = ((raw[0]! << 24) | (raw[1]! << 16) | (raw[2]! << 8) | raw[3]!) >>> 0;
     signatures.push({ name, keyId, signature: raw.subarray(4) });
   }
@@ -146,6 +163,7 @@ export function parseNote(note: string | Uint8Array): ParsedNote {
  */
 export function openNote(note: string | Uint8Array, keys: readonly VerifierKey[]): OpenedNote {
   if (!Array.isArray(keys)) throw invalidArgument('keys', 'an array of verifier keys', keys);
+  keys.forEach((k, i) => assertVerifierKey(`keys[${i}]`, k));
   const parsed = parseNote(note);
   const message = utf8.encode(parsed.text);
   const verified: NoteSignature[] = [];
@@ -156,6 +174,8 @@ export function openNote(note: string | Uint8Array, keys: readonly VerifierKey[]
       unverified.push(sig);
       continue;
     }
+    // Go's note.Open refuses a trusted list that names one (name, key ID) twice once a signature needs it.
+    if (matching.length > 1) throw new AuditError('AUDIT_KEY_INVALID', `ambiguous key ${sig.name}+${keyIdHex(sig.keyId)}: listed ${matching.length} times`);
     if (!matching.some((k) => verifyEd25519(k.publicKey, message, sig.signature))) {
       throw new AuditError('AUDIT_SIGNATURE_INVALID', `signature by ${sig.name}+${keyIdHex(sig.keyId)} does not verify`, {
         name: sig.name,

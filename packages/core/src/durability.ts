@@ -1,0 +1,226 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AuditConfig } from './config.js';
+import { AuditError } from './errors.js';
+import type { AppendedBatch, BatchDurability } from './log/appender.js';
+import type { MemoryLog, SignedCheckpoint } from './log/memory.js';
+import type { AuditLogger } from './logger.js';
+import type { AuditMetrics } from './metrics.js';
+import type { VerifierKey } from './sign/note.js';
+import { ExportWriter } from './sinks/export/writer.js';
+import type { FileOps } from './sinks/fs.js';
+import { FRAME_HEADER, MAGIC, hasMagic, readFrame } from './sinks/wal/frame.js';
+import { readWal } from './sinks/wal/reader.js';
+import { recoverWal, type RecoveryResult } from './sinks/wal/recover.js';
+import { listSegments, parseHeader } from './sinks/wal/segment.js';
+import { WalWriter } from './sinks/wal/writer.js';
+
+/**
+ * The Macronode sinks — WAL and export — as the engine wires them to the log. They consume what
+ * the log hands them (batches of record bytes, signed checkpoints) and never reach back into it.
+ *
+ * Faults: a WAL or export that fails (ENOSPC, EIO, EROFS, …) is dropped, the engine keeps chaining
+ * and signing in memory ("amnesia"), and health/metrics/one log line say so. Records appended
+ * while the WAL is down exist only in memory; they are not replayed into the WAL later, because
+ * the WAL must stay a gap-free prefix of the log — a restart after the fault starts from the last
+ * durable record (docs/runbook.md, "WAL degraded").
+ */
+
+export type SinkName = 'wal' | 'export';
+
+export interface SinkFault {
+  readonly sink: SinkName;
+  readonly code: 'AUDIT_WAL_FAILED' | 'AUDIT_EXPORT_FAILED';
+  readonly message: string;
+}
+
+/** The origin recorded in an existing WAL, read synchronously at construction (one small read). */
+export function peekWalOrigin(dir: string): string | undefined {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return undefined;
+  }
+  const first = listSegments(names)[0];
+  if (!first) return undefined;
+  try {
+    const buf = new Uint8Array(readFileSync(join(dir, first.name)).subarray(0, 4096));
+    if (!hasMagic(buf)) return undefined;
+    const f = readFrame(buf, MAGIC.length);
+    return f.ok && f.type === FRAME_HEADER ? parseHeader(f.payload)?.origin : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export class Sinks {
+  private wal: WalWriter | undefined;
+  private exporter: ExportWriter | undefined;
+  private readonly faults = new Map<SinkName, SinkFault>();
+  recovery: RecoveryResult | undefined;
+
+  constructor(
+    private readonly config: AuditConfig,
+    private readonly ops: FileOps,
+    private readonly metrics: AuditMetrics,
+    private readonly logger: AuditLogger,
+    private readonly log: MemoryLog,
+  ) {}
+
+  get walActive(): boolean {
+    return this.wal !== undefined;
+  }
+
+  get enabled(): boolean {
+    return this.config.walEnabled || this.config.exportEnabled;
+  }
+
+  /** Recover the WAL into the log, open the writers, bring the export up to the log. */
+  async open(keys: readonly VerifierKey[]): Promise<void> {
+    if (this.config.walEnabled) {
+      const rec = await recoverWal({
+        dir: this.config.walDir,
+        ops: this.ops,
+        origin: this.log.origin,
+        keys,
+        onRecord: (bytes, hash, leaf) => this.log.append(bytes, leaf, hash),
+        currentRoot: () => this.log.root(),
+      });
+      this.recovery = rec;
+      if (rec.truncated) {
+        this.logger.warn({ 'audit.wal_truncated': rec.truncated }, `audit wal: truncated a torn unsigned tail of ${rec.truncated.bytes} bytes at ${rec.truncated.segment}:${rec.truncated.offset}`);
+      }
+      if (rec.checkpoint) {
+        const cpText = rec.checkpoint;
+        this.log.setCheckpoint({ note: cpText.note, size: cpText.size, root: cpText.root, time: cpText.time ?? Date.now() });
+      }
+      this.wal = await WalWriter.open(
+        {
+          dir: this.config.walDir,
+          ops: this.ops,
+          origin: this.log.origin,
+          segmentBytes: this.config.walSegmentBytes,
+          fsyncSeconds: this.metrics.walFsync,
+          onError: (err) => this.fail('wal', err),
+        },
+        rec.tail,
+        rec.size,
+      );
+    }
+    if (this.config.exportEnabled) {
+      try {
+        await this.openExport();
+      } catch (err) {
+        if (err instanceof AuditError && err.code === 'AUDIT_ROLLBACK') throw err;
+        this.fail('export', err);
+      }
+    }
+  }
+
+  private async openExport(): Promise<void> {
+    const exp = await ExportWriter.open({
+      dir: this.config.exportDir,
+      every: this.config.checkpointEvery,
+      intervalMs: this.config.checkpointIntervalMs,
+      ops: this.ops,
+      metrics: { exportBatch: this.metrics.exportBatch, exportCheckpoints: this.metrics.exportCheckpoints },
+    });
+    exp.onError = (err) => this.fail('export', err);
+    const published = exp.publishedSize;
+    const note = exp.publishedNote;
+    if (note !== undefined && !note.startsWith(`${this.log.origin}\n`)) {
+      throw new AuditError('AUDIT_EXPORT_FAILED', `export directory ${this.config.exportDir} belongs to another log; use a directory per log`);
+    }
+    if (published > this.log.size) {
+      const msg = `export in ${this.config.exportDir} has a signed checkpoint of size ${published} but the log recovered only ${this.log.size} records`;
+      if (this.config.walEnabled) throw new AuditError('AUDIT_ROLLBACK', `${msg}: refusing to roll back a signed tree size`, { published, recovered: this.log.size });
+      throw new AuditError('AUDIT_EXPORT_FAILED', `${msg} (export without a WAL cannot survive a restart; enable AUDIT_WAL_ENABLED)`);
+    }
+    if (published < this.log.size) {
+      // Bring the export up to the recovered log: from memory when still held, else from the WAL.
+      const { first, records } = this.log.retained();
+      if (first <= published) exp.addRecords(published, records.slice(published - first));
+      else {
+        const batch: Uint8Array[] = [];
+        let next = published;
+        for await (const e of readWal(this.config.walDir, this.ops)) {
+          if (e.type !== 'record' || e.seq === undefined || e.seq < published || e.seq >= this.log.size) continue;
+          if (e.seq !== next) throw new AuditError('AUDIT_EXPORT_FAILED', `WAL gap at seq ${next} while catching up the export`);
+          batch.push(e.bytes);
+          next++;
+        }
+        exp.addRecords(published, batch);
+      }
+    }
+    this.exporter = exp;
+  }
+
+  /** After the recovered log is signed: offer that checkpoint to the export. */
+  offerRecovered(cp: SignedCheckpoint | undefined): void {
+    if (cp && this.exporter) this.exporter.offerCheckpoint({ note: cp.note, size: cp.size, time: cp.time });
+  }
+
+  private fail(sink: SinkName, err: unknown): void {
+    if (this.faults.has(sink)) return;
+    const code = sink === 'wal' ? 'AUDIT_WAL_FAILED' : 'AUDIT_EXPORT_FAILED';
+    const errno = (err as NodeJS.ErrnoException)?.code;
+    const message = `${sink} failed (${errno ?? (err as Error)?.message ?? String(err)}); degraded to amnesia for ${sink === 'wal' ? 'new records' : 'publication'}`;
+    this.faults.set(sink, { sink, code, message });
+    this.logger.error({ 'audit.degraded': sink, code, errno }, `audit.degraded=${sink} reason=${errno ?? 'error'}: ${message}`);
+    if (sink === 'wal') {
+      const w = this.wal;
+      this.wal = undefined;
+      void w?.abandon();
+    } else {
+      const e = this.exporter;
+      this.exporter = undefined;
+      void e?.close().catch(() => undefined);
+    }
+  }
+
+  /** The appender's beforeSign: make the batch durable (one write + one fsync), then hand it on. */
+  async beforeSign(batch: AppendedBatch): Promise<BatchDurability> {
+    let durability: BatchDurability = this.config.walEnabled ? 'failed' : 'memory';
+    if (this.wal) {
+      try {
+        await this.wal.appendBatch(batch.firstSeq, batch.records);
+        durability = 'durable';
+      } catch (err) {
+        this.fail('wal', err);
+      }
+    }
+    if (this.exporter) {
+      try {
+        this.exporter.addRecords(batch.firstSeq, batch.records);
+      } catch (err) {
+        this.fail('export', err);
+      }
+    }
+    return durability;
+  }
+
+  onCheckpoint(cp: SignedCheckpoint): void {
+    this.wal?.noteCheckpoint(cp.note);
+    this.exporter?.offerCheckpoint({ note: cp.note, size: cp.size, time: cp.time });
+  }
+
+  degraded(): SinkFault[] {
+    return [...this.faults.values()];
+  }
+
+  exportAgeSeconds(): number | undefined {
+    const t = this.exporter?.publishedTime;
+    return t === undefined ? undefined : (Date.now() - t) / 1000;
+  }
+
+  async flush(): Promise<void> {
+    await this.wal?.flush().catch((err: unknown) => this.fail('wal', err));
+    await this.exporter?.flush().catch((err: unknown) => this.fail('export', err));
+  }
+
+  async close(): Promise<void> {
+    await this.wal?.close().catch((err: unknown) => this.fail('wal', err));
+    await this.exporter?.close().catch((err: unknown) => this.fail('export', err));
+  }
+}

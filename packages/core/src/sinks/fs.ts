@@ -1,0 +1,129 @@
+import { promises as fs, constants } from 'node:fs';
+import { dirname } from 'node:path';
+
+/**
+ * The file layer every sink writes through. It is the seam for fault drills: `withFaults()`
+ * wraps it to add latency to fsync or to fail writes with ENOSPC/EIO/EROFS, without patching Node.
+ * All calls are promise-based (libuv thread pool), so fsync never runs on the event loop.
+ */
+export interface FileHandleLike {
+  write(buffer: Uint8Array, offset?: number, length?: number, position?: number | null): Promise<{ bytesWritten: number }>;
+  datasync(): Promise<void>;
+  sync(): Promise<void>;
+  truncate(len?: number): Promise<void>;
+  stat(): Promise<{ size: number }>;
+  close(): Promise<void>;
+}
+
+export interface FileOps {
+  open(path: string, flags: string | number, mode?: number): Promise<FileHandleLike>;
+  readFile(path: string): Promise<Uint8Array>;
+  readdir(path: string): Promise<string[]>;
+  mkdir(path: string, mode: number): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+  unlink(path: string): Promise<void>;
+  /** fsync a directory, so that a create or rename in it is durable. */
+  syncDir(path: string): Promise<void>;
+}
+
+export const nodeFileOps: FileOps = {
+  open: (path, flags, mode) => fs.open(path, flags, mode) as Promise<FileHandleLike>,
+  readFile: async (path) => new Uint8Array(await fs.readFile(path)),
+  readdir: (path) => fs.readdir(path),
+  mkdir: async (path, mode) => {
+    await fs.mkdir(path, { recursive: true, mode });
+  },
+  rename: (from, to) => fs.rename(from, to),
+  unlink: (path) => fs.unlink(path),
+  async syncDir(path) {
+    const h = await fs.open(path, constants.O_RDONLY);
+    try {
+      await h.sync();
+    } finally {
+      await h.close();
+    }
+  },
+};
+
+export const DIR_MODE = 0o750;
+export const FILE_MODE = 0o640;
+
+/** Write a file so that readers see the old content or the new, never a torn mix: temp, fsync, rename, fsync dir. */
+export async function writeFileAtomic(ops: FileOps, path: string, data: Uint8Array | string): Promise<void> {
+  const dir = dirname(path);
+  await ops.mkdir(dir, DIR_MODE);
+  const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
+  const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
+  const h = await ops.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, FILE_MODE);
+  try {
+    try {
+      let off = 0;
+      while (off < bytes.length) off += (await h.write(bytes, off, bytes.length - off, null)).bytesWritten;
+      await h.sync();
+    } finally {
+      await h.close();
+    }
+    await ops.rename(tmp, path);
+  } catch (err) {
+    // Best effort: a failed write (ENOSPC, EIO) must not leave a temporary file behind.
+    await ops.unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+  await ops.syncDir(dir);
+}
+
+export interface FaultPlan {
+  /** Extra delay added to every datasync/sync, in ms (a function may return jitter). */
+  fsyncDelayMs?: number | (() => number);
+  /** When it returns an errno code ('ENOSPC', 'EIO', 'EROFS'), writes fail with it. */
+  writeError?: () => string | undefined;
+}
+
+function errnoError(code: string): NodeJS.ErrnoException {
+  const err = new Error(`${code}: injected fault`) as NodeJS.ErrnoException;
+  err.code = code;
+  return err;
+}
+
+/** The fault seam used by drills and tests. */
+export function withFaults(base: FileOps, plan: FaultPlan): FileOps {
+  const delay = async (): Promise<void> => {
+    const ms = typeof plan.fsyncDelayMs === 'function' ? plan.fsyncDelayMs() : (plan.fsyncDelayMs ?? 0);
+    if (ms > 0) await new Promise((r) => setTimeout(r, ms));
+  };
+  const check = (): void => {
+    const code = plan.writeError?.();
+    if (code) throw errnoError(code);
+  };
+  return {
+    ...base,
+    async open(path, flags, mode) {
+      const h = await base.open(path, flags, mode);
+      return {
+        async write(buffer, offset, length, position) {
+          check();
+          return h.write(buffer, offset, length, position);
+        },
+        async datasync() {
+          await delay();
+          return h.datasync();
+        },
+        async sync() {
+          await delay();
+          return h.sync();
+        },
+        truncate: (len) => h.truncate(len),
+        stat: () => h.stat(),
+        close: () => h.close(),
+      };
+    },
+    async rename(from, to) {
+      check();
+      return base.rename(from, to);
+    },
+    async mkdir(path, m) {
+      check();
+      return base.mkdir(path, m);
+    },
+  };
+}

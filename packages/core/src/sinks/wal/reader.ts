@@ -1,0 +1,38 @@
+import { join } from 'node:path';
+import { nodeFileOps, type FileOps } from '../fs.js';
+import { FRAME_CHECKPOINT, FRAME_HEADER, FRAME_RECORD, MAGIC, hasMagic, readFrame } from './frame.js';
+import { recordLinks } from './recover.js';
+import { listSegments } from './segment.js';
+
+export interface WalEntry {
+  readonly type: 'header' | 'record' | 'checkpoint';
+  /** For records: the seq the record carries. */
+  readonly seq?: number;
+  readonly bytes: Uint8Array;
+  readonly segment: string;
+  readonly offset: number;
+}
+
+/**
+ * Read a WAL directory frame by frame, in order, without changing it (for `ronctl audit replay`
+ * and export catch-up). Stops at the first frame that is not intact; `readWal` never repairs.
+ */
+export async function* readWal(dir: string, ops: FileOps = nodeFileOps): AsyncIterable<WalEntry> {
+  const segments = listSegments(await ops.readdir(dir));
+  for (const seg of segments) {
+    const buf = await ops.readFile(join(dir, seg.name));
+    if (!hasMagic(buf)) return;
+    let off = MAGIC.length;
+    while (off < buf.length) {
+      const f = readFrame(buf, off);
+      if (!f.ok) return;
+      const bytes = Buffer.from(f.payload);
+      if (f.type === FRAME_RECORD) {
+        const links = recordLinks(bytes);
+        yield links ? { type: 'record', seq: links.seq, bytes, segment: seg.name, offset: off } : { type: 'record', bytes, segment: seg.name, offset: off };
+      } else if (f.type === FRAME_CHECKPOINT) yield { type: 'checkpoint', bytes, segment: seg.name, offset: off };
+      else if (f.type === FRAME_HEADER) yield { type: 'header', bytes, segment: seg.name, offset: off };
+      off = f.next;
+    }
+  }
+}

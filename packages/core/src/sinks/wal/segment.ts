@@ -1,0 +1,43 @@
+import { invalidArgument } from '../../errors.js';
+import { canonicalBytes } from '../../record/canonical.js';
+
+/** Segment files are named by the seq of their first record, 20 decimal digits: sorting by name is sorting by seq. */
+export const SEGMENT_RE = /^(\d{20})\.wal$/;
+export const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
+
+export function segmentName(firstSeq: number): string {
+  if (!Number.isSafeInteger(firstSeq) || firstSeq < 0) throw invalidArgument('firstSeq', 'a seq ≥ 0', firstSeq);
+  return `${String(firstSeq).padStart(20, '0')}.wal`;
+}
+
+export function segmentFirstSeq(name: string): number | undefined {
+  const m = SEGMENT_RE.exec(name);
+  return m ? Number(m[1]) : undefined;
+}
+
+export function listSegments(names: readonly string[]): { name: string; firstSeq: number }[] {
+  return names
+    .map((name) => ({ name, firstSeq: segmentFirstSeq(name) }))
+    .filter((s): s is { name: string; firstSeq: number } => s.firstSeq !== undefined)
+    .sort((a, b) => a.firstSeq - b.firstSeq);
+}
+
+export interface SegmentHeader {
+  readonly v: 1;
+  readonly origin: string;
+  readonly first_seq: number;
+}
+
+export function headerPayload(origin: string, firstSeq: number): Uint8Array {
+  return canonicalBytes({ first_seq: firstSeq, origin, v: 1 });
+}
+
+export function parseHeader(payload: Uint8Array): SegmentHeader | undefined {
+  try {
+    const h = JSON.parse(new TextDecoder().decode(payload)) as Record<string, unknown>;
+    if (h['v'] !== 1 || typeof h['origin'] !== 'string' || !Number.isSafeInteger(h['first_seq'])) return undefined;
+    return { v: 1, origin: h['origin'], first_seq: h['first_seq'] as number };
+  } catch {
+    return undefined;
+  }
+}
