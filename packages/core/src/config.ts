@@ -29,6 +29,7 @@ export const DEFAULT_MEMORY_MAX_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_LONG_LIVED_AFTER_MS = 1000;
 export const DEFAULT_RETRY_AFTER_SECONDS = 1;
 export const DEFAULT_CRYPTO = 'auto';
+export const DEFAULT_PQ_SIGN = false;
 
 export type CryptoBackend = 'auto' | 'fast' | 'pure';
 
@@ -54,6 +55,7 @@ export interface AuditConfig {
   readonly memoryMaxBytes: number;
   readonly retryAfterSeconds: number;
   readonly crypto: CryptoBackend;
+  readonly pqSign: boolean;
   readonly redact: Redactor;
 }
 
@@ -80,6 +82,7 @@ export interface AuditOptions {
   memoryMaxBytes?: number;
   retryAfterSeconds?: number;
   crypto?: CryptoBackend;
+  pqSign?: boolean;
   redact?: RedactOption;
 }
 
@@ -116,6 +119,7 @@ export const CONFIG_KEYS = {
   memoryMaxBytes: { env: 'AUDIT_MEMORY_MAX_BYTES', kind: { type: 'int', min: 1024 * 1024, max: 2 ** 40 } },
   retryAfterSeconds: { env: 'AUDIT_RETRY_AFTER_SECONDS', kind: { type: 'int', min: 1, max: 3600 } },
   crypto: { env: 'AUDIT_CRYPTO', kind: { type: 'enum', values: ['auto', 'fast', 'pure'] } },
+  pqSign: { env: 'AUDIT_PQ_SIGN', kind: { type: 'bool' } },
 } as const satisfies Record<Exclude<keyof AuditOptions, 'redact'>, KeySpec>;
 
 function configError(name: string, value: unknown, allowed: string): AuditError {
@@ -227,6 +231,7 @@ export function resolveConfig(options: AuditOptions = {}, env: Readonly<Record<s
     memoryMaxBytes: (out['memoryMaxBytes'] as number | undefined) ?? DEFAULT_MEMORY_MAX_BYTES,
     retryAfterSeconds: (out['retryAfterSeconds'] as number | undefined) ?? DEFAULT_RETRY_AFTER_SECONDS,
     crypto: (out['crypto'] as CryptoBackend | undefined) ?? DEFAULT_CRYPTO,
+    pqSign: (out['pqSign'] as boolean | undefined) ?? DEFAULT_PQ_SIGN,
   };
   const defaults: Record<string, unknown> = { walEnabled: DEFAULT_WAL_ENABLED, exportEnabled: DEFAULT_EXPORT_ENABLED, workers: DEFAULT_WORKERS };
   for (const [key, spec] of Object.entries(CONFIG_KEYS) as [string, KeySpec][]) {

@@ -205,6 +205,12 @@ export class Sinks {
     this.exporter?.offerCheckpoint({ note: cp.note, size: cp.size, time: cp.time });
   }
 
+  /** Hot reload of the export cadence (takes effect at the next offered checkpoint). */
+  setCadence(every: number, intervalMs: number): void {
+    const e = this.exporter as (ExportWriter & { setCadence?: (every: number, intervalMs: number) => void }) | undefined;
+    e?.setCadence?.(every, intervalMs);
+  }
+
   degraded(): SinkFault[] {
     return [...this.faults.values()];
   }

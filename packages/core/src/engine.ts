@@ -13,8 +13,9 @@ import { Admission, type Slot } from './queue/admission.js';
 import { prepareEvent, prepareOversized, prepareReduced, uuidv7, type AuditEvent, type PreparedEvent } from './record/record.js';
 import { setEd25519Backend, pureEd25519 } from './sign/ed25519.js';
 import { nativeEd25519 } from './sign/ed25519-native.js';
-import { loadSigner } from './sign/keystore.js';
-import { formatVerifierKey, parseVerifierKey, type VerifierKey } from './sign/note.js';
+import { listKeys, loadPqSigner, loadSigner } from './sign/keystore.js';
+import { keyAnnounceEvent, keyAnnounceMessage, keyRetireEvent, keyRetireMessage, CROSS_SIGNED_CHECKPOINTS } from './sign/rotation.js';
+import { formatVerifierKey, keyIdOf, parseNote, parseVerifierKey, type VerifierKey } from './sign/note.js';
 import { noteSignerFor, type Signer } from './sign/signer.js';
 import { peekWalOrigin, Sinks } from './durability.js';
 import { nodeFileOps, type FileOps } from './sinks/fs.js';
@@ -25,6 +26,19 @@ import { nodeFileOps, type FileOps } from './sinks/fs.js';
  */
 
 export const KEY_RETRY_MS = 5000;
+/** Options a running engine can take without a restart. */
+export const RELOADABLE_KEYS = [
+  'queueDepth',
+  'longLivedSlots',
+  'longLivedAfterMs',
+  'batchMax',
+  'walBatch',
+  'walWindowMs',
+  'checkpointEvery',
+  'checkpointIntervalMs',
+  'keyId',
+  'retryAfterSeconds',
+] as const;
 export const DEFAULT_CLOSE_TIMEOUT_MS = 10_000;
 
 export interface CreateAuditOptions extends AuditOptions {
@@ -98,6 +112,12 @@ export interface AuditEngine {
   prove(seq: number): { size: number; proof: Uint8Array[] };
   /** The C2SP verifier key of this log (after ready). */
   verifierKey(): string;
+  /**
+   * Hot reload (runbook §6.5): apply the knobs that are safe to change live — RELOADABLE_KEYS,
+   * including keyId after `ronctl kms rotate` — and refuse any other change with
+   * AUDIT_CONFIG_INVALID, changing nothing. Resolves with the keys that changed.
+   */
+  reload(changes: AuditOptions): Promise<{ changed: string[] }>;
   /** Everything an independent verifier needs: the retained bytes, the newest signed checkpoint and the key. */
   snapshot(): { origin: string; first: number; records: readonly Uint8Array[]; checkpoint: string | undefined; verifierKey: string };
 }
@@ -126,7 +146,7 @@ function installBackends(kind: AuditConfig['crypto']): Promise<'fast' | 'pure'> 
 }
 
 class Engine implements AuditEngine {
-  readonly config: AuditConfig;
+  config: AuditConfig;
   readonly origin: string;
   readonly metrics: AuditMetrics;
   private readonly logger: AuditLogger;
@@ -145,6 +165,11 @@ class Engine implements AuditEngine {
   private readonly sinks: Sinks | undefined;
   /** A reason that keeps the engine not ready whatever the key does (WAL corrupt, rollback). */
   private fatal: HealthReason | undefined;
+  private pqSigner: Signer | undefined;
+  /** Key rotation in progress (docs/format.md §12): checkpoints are cross-signed until `remaining` is 0. */
+  private rotation: { old: Signer; oldVkey: string; newVkey: string; remaining: number } | undefined;
+  private retiredVkeys: VerifierKey[] = [];
+  private sinksOpen = false;
 
   constructor(options: CreateAuditOptions) {
     const { registry, logger, signer, env, fileOps, ...rest } = options;
@@ -184,6 +209,7 @@ class Engine implements AuditEngine {
       onCheckpoint: (cp) => {
         this.metrics.checkpoints.inc();
         sinks?.onCheckpoint(cp);
+        if (this.rotation) this.countCrossSigned(cp.note);
       },
       onError: (err) => {
         this.lastError = err;
@@ -212,7 +238,7 @@ class Engine implements AuditEngine {
     if (this.status === 'closing' || this.status === 'closed') throw new AuditError('AUDIT_CLOSED', 'audit engine was closed before it became ready');
     if (this.sinks) {
       try {
-        await this.sinks.open(this.vkey ? [this.vkey] : []);
+        await this.sinks.open(await this.keystoreVerifierKeys());
       } catch (err) {
         const code = err instanceof AuditError ? err.code : 'AUDIT_WAL_FAILED';
         this.fatal = { code, message: err instanceof Error ? err.message : String(err) };
@@ -221,9 +247,13 @@ class Engine implements AuditEngine {
         this.logger.error({ 'audit.ready': 0, code }, `audit.ready=0 reason=${code}: ${this.fatal.message}`);
         throw err;
       }
+      this.sinksOpen = true;
+      if (this.signer) await this.checkRotation();
       this.appender.release();
       await this.appender.idle();
       this.sinks.offerRecovered(this.log.checkpoint);
+    } else {
+      this.sinksOpen = true;
     }
     if (this.status !== 'ready') throw new AuditError(this.reasons[0]?.code ?? 'AUDIT_NOT_READY', this.reasons[0]?.message ?? 'not ready');
     this.logger.info(
@@ -235,10 +265,13 @@ class Engine implements AuditEngine {
   private async loadKey(given: Signer | undefined): Promise<void> {
     try {
       const signer = given ?? (await loadSigner(this.config.keystoreDir, this.config.keyId));
+      const pq = this.config.pqSign ? await loadPqSigner(this.config.keystoreDir, given?.alias ?? this.config.keyId) : undefined;
       if (this.status === 'closing' || this.status === 'closed') return;
       this.signer = signer;
+      this.pqSigner = pq;
       this.vkey = parseVerifierKey(formatVerifierKey(this.origin, signer.publicKey));
-      this.appender.setSigner(noteSignerFor(this.origin, signer));
+      if (this.sinksOpen) await this.checkRotation();
+      this.installSigners();
       this.status = this.fatal ? 'not_ready' : 'ready';
       this.reasons = this.fatal ? [this.fatal] : [];
     } catch (err) {
@@ -262,6 +295,141 @@ class Engine implements AuditEngine {
         this.keyTimer.unref();
       }
     }
+  }
+
+  /** Checkpoint signers now: the current key, the old one while a rotation cross-signs, and ML-DSA-44 if enabled. */
+  private installSigners(): void {
+    if (!this.signer) return;
+    const list = this.rotation ? [this.rotation.old, this.signer] : [this.signer];
+    if (this.pqSigner) list.push(this.pqSigner);
+    this.appender.setSigners(list.map((s) => noteSignerFor(this.origin, s)));
+  }
+
+  /** Every keystore key as a verifier key for this origin (WAL recovery checks checkpoint frames with them). */
+  private async keystoreVerifierKeys(): Promise<VerifierKey[]> {
+    const keys = this.vkey ? [this.vkey] : [];
+    try {
+      for (const k of await listKeys(this.config.keystoreDir)) keys.push(parseVerifierKey(formatVerifierKey(this.origin, k.publicKey)));
+    } catch {
+      /* an unreadable keystore entry: recovery then checks structure and the current key only */
+    }
+    // One entry per key: a key listed twice is an ambiguous trust list to openNote.
+    return keys.filter((k, i) => keys.findIndex((o) => o.keyId === k.keyId && o.name === k.name) === i);
+  }
+
+  private knownVerifierKeys(): VerifierKey[] {
+    const keys = this.vkey ? [this.vkey, ...this.retiredVkeys] : [...this.retiredVkeys];
+    if (this.rotation) keys.push(parseVerifierKey(this.rotation.oldVkey));
+    if (this.pqSigner) keys.push(parseVerifierKey(formatVerifierKey(this.origin, this.pqSigner.publicKey, 'ml-dsa-44')));
+    return keys;
+  }
+
+  /**
+   * If the log's newest checkpoint was signed by another key than the configured one, this is a
+   * rotation: find that key in the keystore, announce the new key under it, and cross-sign.
+   */
+  private async checkRotation(): Promise<void> {
+    const cp = this.log.checkpoint;
+    const signer = this.signer;
+    if (!cp || !signer || this.rotation) return;
+    const ids = parseNote(cp.note).signatures.filter((s) => s.name === this.origin).map((s) => s.keyId);
+    if (ids.includes(keyIdOf(this.origin, signer.publicKey))) return;
+    let old: Signer | undefined;
+    try {
+      for (const k of await listKeys(this.config.keystoreDir)) {
+        if (ids.includes(keyIdOf(this.origin, k.publicKey))) {
+          old = await loadSigner(this.config.keystoreDir, k.alias);
+          break;
+        }
+      }
+    } catch {
+      old = undefined;
+    }
+    if (!old) {
+      this.fatal = {
+        code: 'AUDIT_KEY_UNAVAILABLE',
+        message: `the log's newest checkpoint is signed by a key that is not in ${this.config.keystoreDir}; it is needed to announce key "${signer.alias}" (docs/format.md §12). Restore the previous key file, or start a new log.`,
+      };
+      this.status = 'not_ready';
+      this.reasons = [this.fatal];
+      return;
+    }
+    await this.beginRotation(old, signer);
+  }
+
+  private async beginRotation(old: Signer, next: Signer): Promise<void> {
+    const oldVkey = formatVerifierKey(this.origin, old.publicKey);
+    const newVkey = formatVerifierKey(this.origin, next.publicKey);
+    const sig = await old.sign(keyAnnounceMessage(this.origin, newVkey));
+    this.pushInternal(keyAnnounceEvent(this.origin, newVkey, oldVkey, sig));
+    this.rotation = { old, oldVkey, newVkey, remaining: CROSS_SIGNED_CHECKPOINTS };
+    this.installSigners();
+    this.logger.info({ 'audit.key_rotation': 'announced', old: old.alias, new: next.alias }, `audit key rotation: announced key "${next.alias}" under "${old.alias}"; cross-signing the next ${CROSS_SIGNED_CHECKPOINTS} checkpoints`);
+  }
+
+  private countCrossSigned(note: string): void {
+    const r = this.rotation;
+    if (!r || !this.signer) return;
+    const newId = keyIdOf(this.origin, this.signer.publicKey);
+    const oldId = keyIdOf(this.origin, r.old.publicKey);
+    const ids = parseNote(note).signatures.map((s) => s.keyId);
+    if (!ids.includes(newId) || !ids.includes(oldId)) return;
+    r.remaining--;
+    if (r.remaining > 0) return;
+    const next = this.signer;
+    this.rotation = undefined;
+    this.retiredVkeys.push(parseVerifierKey(r.oldVkey));
+    this.installSigners();
+    void Promise.resolve(next.sign(keyRetireMessage(this.origin, r.oldVkey))).then(
+      (sig) => {
+        this.pushInternal(keyRetireEvent(this.origin, r.oldVkey, r.newVkey, sig));
+        this.logger.info({ 'audit.key_rotation': 'retired', old: r.old.alias, new: next.alias }, `audit key rotation: retired key "${r.old.alias}"`);
+      },
+      (err: unknown) => this.logger.error({ err }, 'audit key rotation: signing the retirement failed'),
+    );
+  }
+
+  async reload(changes: AuditOptions): Promise<{ changed: string[] }> {
+    if (changes === null || typeof changes !== 'object') throw invalidArgument('changes', 'an options object', changes);
+    if (this.status === 'closing' || this.status === 'closed') throw new AuditError('AUDIT_CLOSED', 'audit engine is closed');
+    // Validate the whole result first: a bad value changes nothing.
+    const merged: AuditOptions = { ...this.currentOptions(), ...changes };
+    // Redaction is not reloadable: keep the running redactor (resolveConfig would build the default).
+    const next: AuditConfig = Object.freeze({ ...resolveConfig(merged, {}), redact: this.config.redact });
+    const changed = (Object.keys(changes) as (keyof AuditOptions)[]).filter((k) => k !== 'redact' && next[k as keyof AuditConfig] !== this.config[k as keyof AuditConfig]);
+    const refused = changed.filter((k) => !(RELOADABLE_KEYS as readonly string[]).includes(k));
+    if (changes.redact !== undefined) refused.push('redact');
+    if (refused.length > 0) {
+      throw new AuditError('AUDIT_CONFIG_INVALID', `${refused.join(', ')} cannot change while running (restart the host); reloadable: ${RELOADABLE_KEYS.join(', ')}`, { keys: refused });
+    }
+    let newSigner: Signer | undefined;
+    if (changed.includes('keyId')) newSigner = await loadSigner(next.keystoreDir, next.keyId);
+    this.config = next;
+    this.admission.resize(next.queueDepth, next.longLivedSlots, next.longLivedAfterMs);
+    this.appender.setBatchMax(next.walEnabled ? next.walBatch : next.batchMax);
+    if (next.walEnabled) this.appender.setWindow(next.walWindowMs);
+    this.sinks?.setCadence(next.checkpointEvery, next.checkpointIntervalMs);
+    if (newSigner && this.signer) {
+      const old = this.signer;
+      this.signer = newSigner;
+      this.vkey = parseVerifierKey(formatVerifierKey(this.origin, newSigner.publicKey));
+      await this.beginRotation(old, newSigner);
+    }
+    this.logger.info({ 'audit.reload': changed }, `audit config reloaded: ${changed.length ? changed.join(', ') : 'no change'}`);
+    return { changed };
+  }
+
+  /** The current config as options (what reload merges its changes into). */
+  private currentOptions(): AuditOptions {
+    const { redact: _redact, ...rest } = this.config;
+    return { ...rest, origin: this.config.origin };
+  }
+
+  /** Append an engine record (key rotation); admitted whatever the occupancy, and counted in it. */
+  private pushInternal(event: AuditEvent): void {
+    const prepared = prepareEvent(event, this.config.redact, uuidv7);
+    this.admission.enqueueInternal();
+    this.appender.push(prepared);
   }
 
   ready(): Promise<void> {
@@ -409,6 +577,14 @@ class Engine implements AuditEngine {
     if (options === null || typeof options !== 'object') throw invalidArgument('options', 'an object {timeoutMs?}', options);
     if (options.timeoutMs !== undefined && (typeof options.timeoutMs !== 'number' || !(options.timeoutMs >= 0))) throw invalidArgument('options.timeoutMs', 'milliseconds ≥ 0', options.timeoutMs);
     if (this.status === 'closed') return;
+    // A second close() while one is draining waits for that one instead of draining twice.
+    this.closing ??= this.doClose(options);
+    return this.closing;
+  }
+
+  private closing: Promise<void> | undefined;
+
+  private async doClose(options: { timeoutMs?: number }): Promise<void> {
     const timeoutMs = options.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
     const wasDisabled = this.status === 'disabled';
     this.status = 'closing';
@@ -440,7 +616,7 @@ class Engine implements AuditEngine {
     await this.appender.idle();
     if (this.vkey === undefined) throw new AuditError('AUDIT_NOT_READY', 'no signing key yet: nothing is signed, so nothing can be verified');
     try {
-      return this.log.read(from, to, [this.vkey]);
+      return this.log.read(from, to, this.knownVerifierKeys());
     } catch (err) {
       if (err instanceof VerifyError) {
         this.metrics.verifyFail.inc();

@@ -1,6 +1,6 @@
 /** @ron-audit/core public API. Named exports only; the verifier alone is also at `@ron-audit/core/verify`. */
-export { createAudit, KEY_RETRY_MS, DEFAULT_CLOSE_TIMEOUT_MS } from './engine.js';
-export type { AuditEngine, AuditSlot, CreateAuditOptions, EmitReceipt, ReserveOptions } from './engine.js';
+export { createAudit, KEY_RETRY_MS, DEFAULT_CLOSE_TIMEOUT_MS, RELOADABLE_KEYS } from './engine.js';
+export type { AuditEngine, AuditSlot, CreateAuditOptions, EmitReceipt, ReserveOptions, DurableReceipt } from './engine.js';
 export {
   resolveConfig,
   CONFIG_KEYS,
@@ -9,6 +9,8 @@ export {
   DEFAULT_WAL_ENABLED,
   DEFAULT_WAL_DIR,
   DEFAULT_WAL_BATCH,
+  DEFAULT_WAL_WINDOW_MS,
+  DEFAULT_WAL_SEGMENT_BYTES,
   DEFAULT_EXPORT_ENABLED,
   DEFAULT_EXPORT_DIR,
   DEFAULT_CHECKPOINT_EVERY,
@@ -20,9 +22,13 @@ export {
   DEFAULT_MEMORY_MAX_BYTES,
   DEFAULT_LONG_LIVED_AFTER_MS,
   DEFAULT_RETRY_AFTER_SECONDS,
+  DEFAULT_CRYPTO,
+  DEFAULT_PQ_SIGN,
 } from './config.js';
 export type { AuditConfig, AuditOptions, CryptoBackend } from './config.js';
-export { AuditError, isAuditError, ERROR_CODES } from './errors.js';
+export { loadConfigFile, parseEnvFile, parseTomlConfig, optionsOf, reloadFromFile } from './config-file.js';
+export type { LoadedConfig } from './config-file.js';
+export { AuditError, isAuditError, ERROR_CODES, invalidArgument, describe } from './errors.js';
 export type { AuditErrorCode } from './errors.js';
 export type { AuditHealth, AuditStatus, HealthReason } from './health.js';
 export type { AuditLogger } from './logger.js';
@@ -30,12 +36,13 @@ export { METRIC_NAMES, FSYNC_BUCKETS } from './metrics.js';
 export type { AuditMetrics, DropReason } from './metrics.js';
 export { FORMAT_VERSION, MAX_RECORD_BYTES, OUTCOMES, parseTraceparent, uuidv7 } from './record/record.js';
 export type { AuditEvent, Actor, Target, AttributeValue, CapturedBody, Outcome } from './record/record.js';
-export { captureBody } from './record/body.js';
+export { captureBody, createBodyCapture, capturedBody } from './record/body.js';
+export type { BodyCapture } from './record/body.js';
 export type { CaptureBodyOptions } from './record/body.js';
 export { DEFAULT_REDACT_HEADERS, DEFAULT_REDACT_KEYS, DEFAULT_CENSOR } from './record/redact.js';
 export type { RedactOption } from './record/redact.js';
 export type { SignedCheckpoint, VerifiedRecord, VerifyFailureReason } from './log/memory.js';
-export { generateKey, loadSigner, listKeys } from './sign/keystore.js';
+export { generateKey, loadSigner, listKeys, generatePqKey, loadPqSigner } from './sign/keystore.js';
 export type { KeyInfo } from './sign/keystore.js';
 export { localSigner } from './sign/signer.js';
 export type { Signer } from './sign/signer.js';
@@ -52,9 +59,17 @@ export {
   httpEvent,
   outcomeOf,
   actionFor,
+  UNMATCHED_ROUTE,
   defaultActor,
   admit,
   SAFE_METHODS,
   SATURATED_CODE,
 } from './http/index.js';
 export type { AuditLevel, AuditRule, LevelDecision, RouteAuditConfig, HttpExchange, Admission, AdmitOptions, RefusalBody } from './http/index.js';
+// Export sink, export verifier and receipts (docs/format.md §10–§12).
+export { ExportWriter, EXPORT_WRITE_CONCURRENCY } from './sinks/export/writer.js';
+export type { ExportWriterOptions, OfferedCheckpoint } from './sinks/export/writer.js';
+export { verifyExport, readExportRange, keyAnnounceMessage, keyRetireMessage, KEY_ANNOUNCE_ACTION, KEY_RETIRE_ACTION } from './verify/export.js';
+export type { ExportVerifyOptions, ExportVerifyReport, ExportFailure, ExportFailureReason, ExportRecord } from './verify/export.js';
+export { formatReceipt, parseReceipt, verifyReceipt, proveFromExport, RECEIPT_HEADER } from './verify/receipt.js';
+export type { Receipt, ReceiptVerification, ReceiptFailureReason } from './verify/receipt.js';

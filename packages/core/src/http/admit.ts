@@ -33,15 +33,16 @@ export interface AdmitOptions {
 
 export function admit(engine: AuditEngine, o: AdmitOptions): Admission {
   if (engine.config.enabled === false) return { kind: 'pass' };
+  // Decide a pass before reserving, so a passed read is counted once (unaudited_pass), not also as a busy rejection.
+  if (o.passReadsWhenSaturated === true && SAFE_METHODS.has(o.method.toUpperCase()) && engine.isSaturated()) {
+    engine.metrics.drops.inc({ reason: 'unaudited_pass' });
+    return { kind: 'pass' };
+  }
   try {
     return { kind: 'admitted', slot: engine.reserve({ endpoint: o.endpoint, longLived: o.longLived === true }) };
   } catch (err) {
     if (!(err instanceof AuditError)) throw err;
     const saturated = err.code === 'AUDIT_QUEUE_FULL';
-    if (saturated && o.passReadsWhenSaturated === true && SAFE_METHODS.has(o.method.toUpperCase())) {
-      engine.metrics.drops.inc({ reason: 'unaudited_pass' });
-      return { kind: 'pass' };
-    }
     const retryAfterSeconds = o.retryAfterSeconds ?? engine.config.retryAfterSeconds;
     return {
       kind: 'refused',

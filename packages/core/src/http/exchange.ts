@@ -1,4 +1,4 @@
-import { captureBody } from '../record/body.js';
+import { captureBody, isCapturedBody } from '../record/body.js';
 import type { Actor, AuditEvent, Outcome, Target } from '../record/record.js';
 import type { AuditLevel } from './levels.js';
 
@@ -29,7 +29,7 @@ export interface HttpExchange {
   readonly action?: string | undefined;
   readonly requestHeaders?: Readonly<Record<string, string | readonly string[] | number | undefined>> | undefined;
   readonly responseHeaders?: Readonly<Record<string, string | readonly string[] | number | undefined>> | undefined;
-  /** Raw bytes or text, or the framework's parsed body. Captured at `request` and `requestResponse`. */
+  /** Raw bytes or text, the framework's parsed body, or a capturedBody(). Captured at `request` and `requestResponse`. */
   readonly requestBody?: unknown;
   readonly requestContentType?: string | undefined;
   /** Captured at `requestResponse`. */
@@ -54,8 +54,11 @@ function headerAttributes(prefix: string, headers: HttpExchange['requestHeaders'
   }
 }
 
+/** Route label for requests that matched no route (404s): a constant, never the raw URL, so metric labels stay bounded. */
+export const UNMATCHED_ROUTE = '(unmatched)';
+
 export function actionFor(method: string, route: string | undefined): string {
-  return `${method.toUpperCase()} ${route ?? '(unmatched)'}`.slice(0, 256);
+  return `${method.toUpperCase()} ${route ?? UNMATCHED_ROUTE}`.slice(0, 256);
 }
 
 /** Build the event of one exchange (format §2.2 field names, OpenTelemetry attribute keys). */
@@ -63,9 +66,11 @@ export function httpEvent(x: HttpExchange): AuditEvent {
   const attributes: Record<string, string | number | boolean | string[]> = {
     'http.request.method': x.method.toUpperCase(),
     'url.path': x.path,
-    'http.response.status_code': x.status,
     'http.server.request.duration': Math.round(x.durationMs * 1000) / 1e6,
   };
+  // An aborted request has no response the client saw: no status code is recorded for it
+  // (whatever the framework held at the time is not a fact about the exchange).
+  if (!x.aborted) attributes['http.response.status_code'] = x.status;
   if (x.route !== undefined) attributes['http.route'] = x.route;
   if (x.query) attributes['url.query'] = x.query;
   if (x.scheme) attributes['url.scheme'] = x.scheme;
@@ -92,10 +97,11 @@ export function httpEvent(x: HttpExchange): AuditEvent {
   if (x.annotations) event['annotations'] = x.annotations;
   if (detailed) {
     const body: Record<string, unknown> = {};
-    const req = captureBody(x.requestBody, { maxBytes: x.maxBodyBytes, contentType: x.requestContentType });
+    const capture = (b: unknown, contentType: string | undefined) => (isCapturedBody(b) ? { ...b } : captureBody(b, { maxBytes: x.maxBodyBytes, contentType }));
+    const req = capture(x.requestBody, x.requestContentType);
     if (req) body['request'] = req;
     if (x.level === 'requestResponse') {
-      const res = captureBody(x.responseBody, { maxBytes: x.maxBodyBytes, contentType: x.responseContentType });
+      const res = capture(x.responseBody, x.responseContentType);
       if (res) body['response'] = res;
     }
     if (Object.keys(body).length > 0) event['body'] = body;

@@ -42,7 +42,7 @@ export class Appender {
   private scheduled = false;
   private running = false;
   private prevHex: string;
-  private signer: NoteSigner | undefined;
+  private signers: readonly NoteSigner[] = [];
   private idleWaiters: (() => void)[] = [];
   private acks = new Map<PreparedEvent, DurableAck>();
   private held = false;
@@ -86,7 +86,12 @@ export class Appender {
 
   /** Install (or replace) the checkpoint signer; records appended before it existed get signed by the next checkpoint. */
   setSigner(signer: NoteSigner): void {
-    this.signer = signer;
+    this.setSigners([signer]);
+  }
+
+  /** Several signers sign each checkpoint (key rotation cross-signs with the old and the new key). */
+  setSigners(signers: readonly NoteSigner[]): void {
+    this.signers = [...signers];
     this.schedule();
   }
 
@@ -118,7 +123,7 @@ export class Appender {
   }
 
   private signedUpToDate(): boolean {
-    return this.signer === undefined || (this.log.checkpoint?.size ?? -1) === this.log.size;
+    return this.signers.length === 0 || (this.log.checkpoint?.size ?? -1) === this.log.size;
   }
 
   private schedule(): void {
@@ -192,7 +197,7 @@ export class Appender {
           if (durability !== 'memory') unsettled = undefined;
         }
       }
-      if (this.signer !== undefined && (this.log.checkpoint?.size ?? -1) !== this.log.size) await this.sign(this.signer);
+      if (this.signers.length > 0 && (this.log.checkpoint?.size ?? -1) !== this.log.size) await this.sign(this.signers);
       settle?.();
       unsettled = undefined;
     } catch (err) {
@@ -206,11 +211,11 @@ export class Appender {
     else this.wakeIdle();
   }
 
-  private async sign(signer: NoteSigner): Promise<void> {
+  private async sign(signers: readonly NoteSigner[]): Promise<void> {
     const size = this.log.size;
     const root = this.log.root();
     const time = this.now();
-    const note = await signNote(formatCheckpoint({ origin: this.log.origin, size, root, time }), [signer]);
+    const note = await signNote(formatCheckpoint({ origin: this.log.origin, size, root, time }), signers);
     const cp: SignedCheckpoint = { note, size, root, time };
     this.log.setCheckpoint(cp);
     this.hooks.onCheckpoint(cp);

@@ -27,13 +27,16 @@ export function isRfc3339Millis(s: string): boolean {
 }
 
 export function formatCheckpoint(cp: { origin: string; size: number; root: Uint8Array; time?: number }): string {
+  if (cp === null || typeof cp !== 'object') throw invalidArgument('checkpoint', '{origin, size, root, time?}', cp);
   if (!isValidOrigin(cp.origin)) throw invalidArgument('origin', 'printable ASCII without "+" or space, 1–255 bytes', cp.origin);
   if (!Number.isSafeInteger(cp.size) || cp.size < 0) throw invalidArgument('size', 'a safe integer ≥ 0', cp.size);
   assertBytes('root', cp.root, HASH_BYTES);
   let text = `${cp.origin}\n${cp.size}\n${toBase64(cp.root)}\n`;
   if (cp.time !== undefined) {
-    if (!Number.isFinite(cp.time)) throw invalidArgument('time', 'milliseconds since the epoch', cp.time);
-    text += `time ${new Date(cp.time).toISOString()}\n`;
+    // Years 0000–9999 only: outside them toISOString throws or writes a 6-digit year, not §2.2's form.
+    const iso = Number.isFinite(cp.time) && Math.abs(cp.time) <= 8.64e15 ? new Date(cp.time).toISOString() : '';
+    if (!isRfc3339Millis(iso)) throw invalidArgument('time', 'milliseconds since the epoch, years 0000–9999', cp.time);
+    text += `time ${iso}\n`;
   }
   return text;
 }

@@ -30,17 +30,21 @@ export interface VerifiedRecord {
   readonly record: Readonly<Record<string, unknown>>;
 }
 
-export type VerifyFailureReason =
-  | 'not_canonical'
-  | 'bad_version'
-  | 'bad_seq'
-  | 'chain_broken'
-  | 'leaf_mismatch'
-  | 'root_mismatch'
-  | 'signature_invalid'
-  | 'checkpoint_mismatch'
-  | 'size_mismatch'
-  | 'origin_mismatch';
+/** The stable reasons a verification names (docs/errors.md lists them; a test keeps the two in sync). */
+export const VERIFY_FAILURE_REASONS = [
+  'not_canonical',
+  'bad_version',
+  'bad_seq',
+  'chain_broken',
+  'leaf_mismatch',
+  'root_mismatch',
+  'signature_invalid',
+  'checkpoint_mismatch',
+  'size_mismatch',
+  'origin_mismatch',
+] as const;
+
+export type VerifyFailureReason = (typeof VERIFY_FAILURE_REASONS)[number];
 
 export class VerifyError extends AuditError {
   constructor(
@@ -118,9 +122,12 @@ export class MemoryLog {
     this.tree.evict(this.first);
   }
 
-  /** Raw retained bytes, unverified: for export to a verifier that checks them itself. */
+  /**
+   * Raw retained bytes, unverified: for export to a verifier that checks them itself. Copies, like
+   * read(): a caller editing what it was handed must not be able to change the log.
+   */
   retained(): { first: number; records: readonly Uint8Array[] } {
-    return { first: this.first, records: this.records.slice() };
+    return { first: this.first, records: this.records.map((b) => new Uint8Array(b)) };
   }
 
   proof(seq: number, size: number): Uint8Array[] {
@@ -154,12 +161,13 @@ export class MemoryLog {
       } catch {
         throw new VerifyError(seq, 'not_canonical', `record ${seq} is not canonical JSON`);
       }
+      if (record === null || typeof record !== 'object' || Array.isArray(record)) throw new VerifyError(seq, 'not_canonical', `record ${seq} is not a JSON object`);
       if (record['v'] !== 1) throw new VerifyError(seq, 'bad_version', `record ${seq} has format version ${String(record['v'])}`);
       if (record['seq'] !== seq) throw new VerifyError(seq, 'bad_seq', `record at ${seq} says seq ${String(record['seq'])}`);
       if (prevHash !== undefined && record['prev'] !== toHex(prevHash)) throw new VerifyError(seq, 'chain_broken', `record ${seq}: prev does not match the hash of record ${seq - 1}`);
       if (!equalBytes(leafHash(bytes), this.tree.leaf(seq))) throw new VerifyError(seq, 'leaf_mismatch', `record ${seq}: bytes do not match the tree leaf`);
       prevHash = recordHash(bytes);
-      out.push({ seq, bytes, record });
+      out.push({ seq, bytes: new Uint8Array(bytes), record });
     }
     if (!equalBytes(this.tree.root(cp.size), parsed.root)) throw new VerifyError(undefined, 'root_mismatch', `tree root of size ${cp.size} does not match the signed checkpoint`);
     return out;

@@ -28,10 +28,16 @@ function assertSize(name: string, n: unknown): asserts n is number {
   if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw invalidArgument(name, 'a safe integer ≥ 0', n);
 }
 
+function assertReader(reader: unknown): asserts reader is TreeReader {
+  if (reader === null || typeof reader !== 'object' || typeof (reader as TreeReader).subtree !== 'function') throw invalidArgument('reader', 'a TreeReader {subtree(lo, hi)}', reader);
+}
+
 /** A TreeReader over an array of leaf hashes; computes every subtree from the leaves (O(n) per root). */
 export function leavesReader(leaves: readonly Uint8Array[]): TreeReader {
+  assertHashes('leaves', leaves);
   const reader: TreeReader = {
     subtree(lo, hi) {
+      if (hi > leaves.length) throw invalidArgument('size', `at most the ${leaves.length} leaves given`, hi);
       if (hi - lo === 1) return leaves[lo]!;
       const k = splitPoint(hi - lo);
       return nodeHash(reader.subtree(lo, lo + k), reader.subtree(lo + k, hi));
@@ -41,12 +47,14 @@ export function leavesReader(leaves: readonly Uint8Array[]): TreeReader {
 }
 
 export function rootOf(reader: TreeReader, size: number): Uint8Array {
+  assertReader(reader);
   assertSize('size', size);
   return size === 0 ? EMPTY_ROOT : reader.subtree(0, size);
 }
 
 /** RFC 9162 §2.1.3.1 PATH(index, D[size]), bottom-up. */
 export function inclusionProof(reader: TreeReader, index: number, size: number): Uint8Array[] {
+  assertReader(reader);
   assertSize('size', size);
   assertSize('index', index);
   if (index >= size) throw invalidArgument('index', `an index < size ${size}`, index);
@@ -68,6 +76,7 @@ export function inclusionProof(reader: TreeReader, index: number, size: number):
 
 /** RFC 9162 §2.1.4.1 PROOF(size1, D[size2]), bottom-up. */
 export function consistencyProof(reader: TreeReader, size1: number, size2: number): Uint8Array[] {
+  assertReader(reader);
   assertSize('size1', size1);
   assertSize('size2', size2);
   if (size1 === 0 || size1 > size2) throw invalidArgument('size1', `0 < size1 ≤ size2 (${size2})`, size1);
@@ -146,20 +155,24 @@ export function verifyInclusion(index: number, size: number, leaf: Uint8Array, p
   if (!equalBytes(got, root)) throw proofError(`inclusion proof for leaf ${index} does not lead to the root of size ${size}`, { index, size });
 }
 
-/** RFC 9162 §2.1.4.2 with transparency-dev's policies (no proof from size 0; equal sizes need an empty proof). */
+/** RFC 9162 §2.1.4.2 with transparency-dev's policies (no proof from size 0, not even to size 0; equal sizes need an empty proof). */
 export function verifyConsistency(size1: number, size2: number, root1: Uint8Array, root2: Uint8Array, proof: readonly Uint8Array[]): void {
   assertSize('size1', size1);
   assertSize('size2', size2);
-  assertBytes('root1', root1, HASH_BYTES);
-  assertBytes('root2', root2, HASH_BYTES);
+  // Roots of any length, as in transparency-dev/merkle: equal sizes only compare them with each
+  // other, and otherwise a root that is not 32 bytes can never match a computed one.
+  assertBytes('root1', root1);
+  assertBytes('root2', root2);
   assertHashes('proof', proof);
   if (size2 < size1) throw proofError(`size2 ${size2} < size1 ${size1}`);
+  // Before the equal-sizes case: 0 → 0 is an error too (transparency-dev's testdata).
+  if (size1 === 0) throw proofError('a consistency proof from the empty tree is meaningless');
   if (size1 === size2) {
     if (proof.length !== 0) throw proofError('sizes are equal but the proof is not empty');
     if (!equalBytes(root1, root2)) throw proofError('sizes are equal but the roots differ');
     return;
   }
-  if (size1 === 0) throw proofError('a consistency proof from the empty tree is meaningless');
+  if (root1.length !== HASH_BYTES || root2.length !== HASH_BYTES) throw proofError('a root is not a 32-byte hash', { size1, size2 });
   if (proof.length === 0) throw proofError('empty consistency proof');
   const nodes = isPow2(size1) ? [root1, ...proof] : [...proof];
   let fn = size1 - 1;
@@ -206,6 +219,7 @@ export class CompactRange {
   }
 
   append(leaf: Uint8Array): void {
+    assertBytes('leaf', leaf, HASH_BYTES);
     let h = leaf;
     let count = this.n;
     while (odd(count)) {

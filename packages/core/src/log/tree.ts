@@ -65,8 +65,11 @@ export class RetainedTree implements TreeReader {
     if (hi > this.count || n <= 0) throw new AuditError('AUDIT_RANGE_UNAVAILABLE', `subtree [${lo}, ${hi}) is beyond tree size ${this.count}`);
     if (hi <= this.evictedCount) {
       const f = this.frontier.get(`${lo}:${n}`);
-      if (f === undefined) throw new AuditError('AUDIT_RANGE_UNAVAILABLE', `subtree [${lo}, ${hi}) lies in the evicted prefix`);
-      return f;
+      if (f !== undefined) return f;
+      // Not a frontier subtree itself, but it may be made of them: [0, evicted) is, so root(evicted) works.
+      if (n === 1) throw new AuditError('AUDIT_RANGE_UNAVAILABLE', `subtree [${lo}, ${hi}) lies in the evicted prefix`);
+      const k = splitPoint(n);
+      return nodeHash(this.subtree(lo, lo + k), this.subtree(lo + k, hi));
     }
     if (lo >= this.evictedCount && Number.isInteger(Math.log2(n)) && lo % n === 0) {
       const h = Math.log2(n);

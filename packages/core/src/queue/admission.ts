@@ -25,7 +25,7 @@ export class Admission {
   constructor(
     private depth: number,
     private longSlots: number,
-    private readonly longAfterMs: number,
+    private longAfterMs: number,
   ) {}
 
   get occupancy(): number {
@@ -49,9 +49,11 @@ export class Admission {
     return this.shortReserved + this.waiting >= this.depth;
   }
 
-  resize(depth: number, longSlots: number): void {
+  /** Hot reload: a smaller depth admits nothing new until occupancy falls below it; nothing admitted is dropped. */
+  resize(depth: number, longSlots: number, longAfterMs: number = this.longAfterMs): void {
     this.depth = depth;
     this.longSlots = longSlots;
+    this.longAfterMs = longAfterMs;
   }
 
   /** Admit one record directly (emit path). */
@@ -61,8 +63,15 @@ export class Admission {
     return true;
   }
 
+  /** The engine's own records (key rotation): admitted whatever the occupancy, still counted. */
+  enqueueInternal(): void {
+    this.waiting++;
+  }
+
   tryReserve(now: number, long = false): Slot | null {
-    if (long && this.longReserved < this.longSlots) {
+    // A long-lived slot's record, once filled, waits outside the pool; without the occupancy
+    // check, streams ending and starting within one tick would queue records without bound.
+    if (long && this.longReserved < this.longSlots && this.occupancy < this.depth + this.longSlots) {
       const slot: Slot = { started: now, long: true, open: true };
       this.longReserved++;
       this.live.add(slot);

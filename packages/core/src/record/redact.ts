@@ -52,9 +52,19 @@ export function parsePath(path: string): string[] {
   return segs;
 }
 
+const REDACT_MEMBERS = ['paths', 'censor', 'remove', 'headers', 'keys', 'defaults'];
+
 export function createRedactor(option: RedactOption | undefined): Redactor {
   const o = Array.isArray(option) ? { paths: option as readonly string[] } : ((option ?? {}) as Exclude<RedactOption, readonly string[]>);
   if (typeof o !== 'object' || o === null) throw invalidArgument('redact', 'string[] or {paths, censor, remove}', option);
+  // A misspelt member (`path` for `paths`) would otherwise leave the secret it meant to hide in every record.
+  for (const key of Object.keys(o)) {
+    if (!REDACT_MEMBERS.includes(key)) throw invalidArgument(`redact.${key}`, `one of ${REDACT_MEMBERS.join(', ')}`, (o as Record<string, unknown>)[key]);
+  }
+  for (const key of ['remove', 'defaults'] as const) {
+    if (o[key] !== undefined && typeof o[key] !== 'boolean') throw invalidArgument(`redact.${key}`, 'boolean', o[key]);
+  }
+  if (o.paths !== undefined && !Array.isArray(o.paths)) throw invalidArgument('redact.paths', 'an array of paths', o.paths);
   const useDefaults = o.defaults !== false;
   const lower = (xs: readonly string[] | undefined, name: string): string[] => {
     if (xs === undefined) return [];
@@ -82,8 +92,10 @@ export function applyRedaction(event: Record<string, unknown>, r: Redactor): voi
   const attrs = event['attributes'] as Record<string, unknown> | undefined;
   if (attrs) {
     for (const key of Object.keys(attrs)) {
+      // Header names are case-insensitive; a host that keeps `Authorization` as sent must not leak it.
+      const lower = key.toLowerCase();
       for (const prefix of HEADER_PREFIXES) {
-        if (key.startsWith(prefix) && r.headers.has(key.slice(prefix.length))) {
+        if (lower.startsWith(prefix) && r.headers.has(lower.slice(prefix.length))) {
           if (r.remove) delete attrs[key];
           else attrs[key] = Array.isArray(attrs[key]) ? [r.censor] : r.censor;
         }
@@ -93,7 +105,9 @@ export function applyRedaction(event: Record<string, unknown>, r: Redactor): voi
     if (typeof q === 'string' && r.keys.size > 0) attrs['url.query'] = redactQuery(q, r);
   }
   const body = event['body'] as Record<string, { content?: unknown; encoding?: string }> | undefined;
-  if (body && r.keys.size > 0) {
+  if (body) {
+    // Always through redactKeys, even with no keys: it copies, so path redaction below never
+    // writes into the caller's parsed body (often the live request body).
     for (const part of Object.values(body)) {
       if (part && part.encoding === 'json') part.content = redactKeys(part.content, r);
     }

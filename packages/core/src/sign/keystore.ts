@@ -5,6 +5,7 @@ import { AuditError, invalidArgument } from '../errors.js';
 import { fromBase64, toBase64 } from './base64.js';
 import { publicKeyFromSeed } from './ed25519.js';
 import { localSigner, type Signer } from './signer.js';
+import { mldsaKeypair, mldsaSign } from './mldsa.js';
 
 /**
  * The local keystore: one file per key alias, `<dir>/<alias>.key`, mode 0600, in a 0700 directory.
@@ -78,6 +79,7 @@ async function readKeyFile(dir: string, alias: string): Promise<{ seed: Uint8Arr
   } catch {
     throw new AuditError('AUDIT_KEY_INVALID', `key file ${path} is not valid JSON`, { alias });
   }
+  if (parsed === null || typeof parsed !== 'object') throw new AuditError('AUDIT_KEY_INVALID', `key file ${path} is not a JSON object`, { alias });
   const seed = typeof parsed['seed'] === 'string' ? fromBase64(parsed['seed']) : null;
   if (parsed['v'] !== 1 || parsed['algorithm'] !== 'ed25519' || seed === null || seed.length !== 32) {
     throw new AuditError('AUDIT_KEY_INVALID', `key file ${path} is not a v1 ed25519 key`, { alias });
@@ -110,4 +112,58 @@ export async function listKeys(dir: string): Promise<KeyInfo[]> {
     out.push((await readKeyFile(dir, alias)).info);
   }
   return out;
+}
+
+/**
+ * The optional ML-DSA-44 companion of a key alias (AUDIT_PQ_SIGN): `<dir>/<alias>.mldsa44`, same
+ * JSON shape with "algorithm":"ml-dsa-44" and a 32-byte seed from which FIPS 204 derives the pair.
+ */
+function pqPath(dir: string, alias: string): string {
+  return keyPath(dir, alias).replace(/\.key$/, '.mldsa44');
+}
+
+export async function generatePqKey(dir: string, alias: string, now: Date = new Date()): Promise<KeyInfo> {
+  const path = pqPath(dir, alias);
+  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+  const seed = new Uint8Array(randomBytes(32));
+  const { publicKey } = mldsaKeypair(seed);
+  const created = now.toISOString();
+  const body = JSON.stringify({ v: 1, alias, algorithm: 'ml-dsa-44', seed: toBase64(seed), public: toBase64(publicKey), created }) + '\n';
+  let fh: fs.FileHandle;
+  try {
+    fh = await fs.open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new AuditError('AUDIT_KEY_INVALID', `ML-DSA key "${alias}" already exists in ${dir}; refusing to overwrite a signing key`, { alias });
+    throw err;
+  }
+  try {
+    await fh.writeFile(body);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  return { alias, publicKey, created };
+}
+
+export async function loadPqSigner(dir: string, alias: string): Promise<Signer> {
+  const path = pqPath(dir, alias);
+  let text: string;
+  let mode: number;
+  try {
+    mode = (await fs.stat(path)).mode;
+    text = await fs.readFile(path, 'utf8');
+  } catch (err) {
+    throw unavailable(alias, `no ML-DSA-44 key file ${path} (create one with: ronctl kms keygen --pq --key-alias ${alias}) [${(err as NodeJS.ErrnoException).code ?? 'error'}]`);
+  }
+  if ((mode & 0o077) !== 0) throw unavailable(alias, `${path} is readable by group or others; chmod 600 it`);
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    throw new AuditError('AUDIT_KEY_INVALID', `key file ${path} is not valid JSON`, { alias });
+  }
+  const seed = typeof parsed['seed'] === 'string' ? fromBase64(parsed['seed']) : null;
+  if (parsed['algorithm'] !== 'ml-dsa-44' || seed === null || seed.length !== 32) throw new AuditError('AUDIT_KEY_INVALID', `key file ${path} is not an ml-dsa-44 key`, { alias });
+  const { publicKey, secretKey } = mldsaKeypair(seed);
+  return Object.freeze({ alias, publicKey, alg: 'ml-dsa-44' as const, sign: (m: Uint8Array) => mldsaSign(secretKey, m) });
 }

@@ -3,6 +3,7 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import { AuditError, assertBytes, assertString, invalidArgument } from '../errors.js';
 import { fromBase64, toBase64 } from './base64.js';
 import { signEd25519, verifyEd25519, publicKeyFromSeed } from './ed25519.js';
+import { ML_DSA_44_PUBLIC_BYTES, ML_DSA_44_TYPE, mldsaVerify } from './mldsa.js';
 
 /**
  * C2SP signed-note (docs/format.md §6): parse, sign, verify, and verifier-key strings.
@@ -22,6 +23,8 @@ export interface VerifierKey {
   /** 4-byte key ID as a number (big-endian). */
   readonly keyId: number;
   readonly publicKey: Uint8Array;
+  /** Signature algorithm; absent means Ed25519 (type 0x01). */
+  readonly alg?: 'ed25519' | 'ml-dsa-44';
 }
 
 export interface NoteSignature {
@@ -56,15 +59,16 @@ function isWellFormedText(s: string): boolean {
 }
 
 /** Key ID of format §6: SHA-256(name ‖ 0x0a ‖ 0x01 ‖ public key)[0:4], as a big-endian number. */
-export function keyIdOf(name: string, publicKey: Uint8Array): number {
+export function keyIdOf(name: string, publicKey: Uint8Array, alg: 'ed25519' | 'ml-dsa-44' = 'ed25519'): number {
   assertString('name', name);
-  assertBytes('publicKey', publicKey, 32);
+  assertBytes('publicKey', publicKey, alg === 'ed25519' ? 32 : ML_DSA_44_PUBLIC_BYTES);
+  const type = alg === 'ed25519' ? Uint8Array.of(ALG_ED25519) : ML_DSA_44_TYPE;
   const n = utf8.encode(name);
-  const buf = new Uint8Array(n.length + 2 + 32);
+  const buf = new Uint8Array(n.length + 1 + type.length + publicKey.length);
   buf.set(n);
   buf[n.length] = 0x0a;
-  buf[n.length + 1] = ALG_ED25519;
-  buf.set(publicKey, n.length + 2);
+  buf.set(type, n.length + 1);
+  buf.set(publicKey, n.length + 1 + type.length);
   const h = sha256(buf);
   return ((h[0]! << 24) | (h[1]! << 16) | (h[2]! << 8) | h[3]!) >>> 0;
 }
@@ -74,13 +78,14 @@ export function keyIdHex(keyId: number): string {
 }
 
 /** Verifier key string `<name>+<keyid hex>+<base64(0x01 ‖ pub)>`. */
-export function formatVerifierKey(name: string, publicKey: Uint8Array): string {
+export function formatVerifierKey(name: string, publicKey: Uint8Array, alg: 'ed25519' | 'ml-dsa-44' = 'ed25519'): string {
   if (!isValidKeyName(name)) throw invalidArgument('name', 'a key name without spaces or "+"', name);
-  assertBytes('publicKey', publicKey, 32);
-  const body = new Uint8Array(33);
-  body[0] = ALG_ED25519;
-  body.set(publicKey, 1);
-  return `${name}+${keyIdHex(keyIdOf(name, publicKey))}+${toBase64(body)}`;
+  assertBytes('publicKey', publicKey, alg === 'ed25519' ? 32 : ML_DSA_44_PUBLIC_BYTES);
+  const type = alg === 'ed25519' ? Uint8Array.of(ALG_ED25519) : ML_DSA_44_TYPE;
+  const body = new Uint8Array(type.length + publicKey.length);
+  body.set(type);
+  body.set(publicKey, type.length);
+  return `${name}+${keyIdHex(keyIdOf(name, publicKey, alg))}+${toBase64(body)}`;
 }
 
 export function parseVerifierKey(vkey: string): VerifierKey {
@@ -97,9 +102,14 @@ export function parseVerifierKey(vkey: string): VerifierKey {
   if (!/^[0-9a-f]{8}$/.test(idHex)) throw bad('key ID must be 8 lowercase hex characters');
   const raw = fromBase64(b64);
   if (raw === null) throw bad('key is not valid base64');
+  const keyId = parseInt(idHex, 16);
+  if (raw.length === ML_DSA_44_TYPE.length + ML_DSA_44_PUBLIC_BYTES && ML_DSA_44_TYPE.every((b, i) => raw[i] === b)) {
+    const publicKey = raw.subarray(ML_DSA_44_TYPE.length);
+    if (keyIdOf(name, publicKey, 'ml-dsa-44') !== keyId) throw bad('key ID does not match the key');
+    return { name, keyId, publicKey, alg: 'ml-dsa-44' };
+  }
   if (raw.length !== 33 || raw[0] !== ALG_ED25519) throw bad('unknown algorithm or wrong key length');
   const publicKey = raw.subarray(1);
-  const keyId = parseInt(idHex, 16);
   if (keyIdOf(name, publicKey) !== keyId) throw bad('key ID does not match the key');
   return { name, keyId, publicKey };
 }
@@ -107,7 +117,7 @@ export function parseVerifierKey(vkey: string): VerifierKey {
 /** A parsed verifier key as openNote needs it; verifyLog checks its keys with this before opening. */
 export function assertVerifierKey(name: string, k: unknown): asserts k is VerifierKey {
   const o = k as Partial<VerifierKey> | null;
-  if (o === null || typeof o !== 'object' || typeof o.name !== 'string' || typeof o.keyId !== 'number' || !(o.publicKey instanceof Uint8Array) || o.publicKey.length !== 32) {
+  if (o === null || typeof o !== 'object' || typeof o.name !== 'string' || typeof o.keyId !== 'number' || !(o.publicKey instanceof Uint8Array) || o.publicKey.length !== (o.alg === 'ml-dsa-44' ? ML_DSA_44_PUBLIC_BYTES : 32)) {
     throw invalidArgument(name, 'a verifier key {name, keyId, publicKey: 32 bytes}', k);
   }
 }
@@ -176,7 +186,7 @@ export function openNote(note: string | Uint8Array, keys: readonly VerifierKey[]
     }
     // Go's note.Open refuses a trusted list that names one (name, key ID) twice once a signature needs it.
     if (matching.length > 1) throw new AuditError('AUDIT_KEY_INVALID', `ambiguous key ${sig.name}+${keyIdHex(sig.keyId)}: listed ${matching.length} times`);
-    if (!matching.some((k) => verifyEd25519(k.publicKey, message, sig.signature))) {
+    if (!matching.some((k) => (k.alg === 'ml-dsa-44' ? mldsaVerify(k.publicKey, message, sig.signature) : verifyEd25519(k.publicKey, message, sig.signature)))) {
       throw new AuditError('AUDIT_SIGNATURE_INVALID', `signature by ${sig.name}+${keyIdHex(sig.keyId)} does not verify`, {
         name: sig.name,
         keyId: keyIdHex(sig.keyId),

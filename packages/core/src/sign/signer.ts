@@ -10,6 +10,8 @@ import { assertBytes, invalidArgument } from '../errors.js';
 export interface Signer {
   readonly alias: string;
   readonly publicKey: Uint8Array;
+  /** Absent: Ed25519. 'ml-dsa-44': the optional post-quantum checkpoint signature (format §6.1). */
+  readonly alg?: 'ed25519' | 'ml-dsa-44';
   sign(message: Uint8Array): Uint8Array | Promise<Uint8Array>;
 }
 
@@ -22,5 +24,5 @@ export function localSigner(alias: string, seed: Uint8Array): Signer {
 /** The signed-note view of a signer for a log: key name = origin (format §6). */
 export function noteSignerFor(origin: string, signer: Signer): NoteSigner {
   if (!isValidKeyName(origin)) throw invalidArgument('origin', 'a key name without spaces or "+"', origin);
-  return { name: origin, keyId: keyIdOf(origin, signer.publicKey), sign: (m) => signer.sign(m) };
+  return { name: origin, keyId: keyIdOf(origin, signer.publicKey, signer.alg ?? 'ed25519'), sign: (m) => signer.sign(m) };
 }

@@ -16,3 +16,7 @@ export { verifyEd25519 } from '../sign/ed25519.js';
 export { AuditError, isAuditError } from '../errors.js';
 export type { AuditErrorCode } from '../errors.js';
 export type { VerifyFailureReason } from '../log/memory.js';
+export { verifyExport, readExportRange, keyAnnounceMessage, keyRetireMessage, KEY_ANNOUNCE_ACTION, KEY_RETIRE_ACTION } from './export.js';
+export type { ExportVerifyOptions, ExportVerifyReport, ExportFailure, ExportFailureReason, ExportRecord } from './export.js';
+export { formatReceipt, parseReceipt, verifyReceipt, proveFromExport, RECEIPT_HEADER } from './receipt.js';
+export type { Receipt, ReceiptVerification, ReceiptFailureReason } from './receipt.js';

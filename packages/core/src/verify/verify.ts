@@ -5,7 +5,7 @@ import { toHex } from '../log/hex.js';
 import { CompactRange, equalBytes } from '../log/merkle.js';
 import type { VerifyFailureReason } from '../log/memory.js';
 import { parseCanonical } from '../record/canonical.js';
-import { openNote, parseVerifierKey, type VerifierKey } from '../sign/note.js';
+import { assertVerifierKey, openNote, parseVerifierKey, type VerifierKey } from '../sign/note.js';
 
 /**
  * The whole-log verifier of docs/format.md §8. It depends only on the format layer (canonical
@@ -49,8 +49,12 @@ export function verifyLog(input: VerifyInput): VerifyReport {
   if (typeof origin !== 'string' || origin.length === 0) throw invalidArgument('origin', 'a non-empty string', origin);
   if (typeof note !== 'string') throw invalidArgument('checkpoint', 'a signed note string', note);
   if (!Array.isArray(keys) || keys.length === 0) throw invalidArgument('keys', 'a non-empty array of verifier keys', keys);
-  if (records === null || typeof (records as Iterable<Uint8Array>)[Symbol.iterator] !== 'function') throw invalidArgument('records', 'an iterable of Uint8Array', records);
-  const trusted = keys.map((k) => (typeof k === 'string' ? parseVerifierKey(k) : k));
+  if (records === null || records === undefined || typeof (records as Iterable<Uint8Array>)[Symbol.iterator] !== 'function') throw invalidArgument('records', 'an iterable of Uint8Array', records);
+  const trusted = keys.map((k, i) => {
+    if (typeof k === 'string') return parseVerifierKey(k);
+    assertVerifierKey(`keys[${i}]`, k);
+    return k;
+  });
 
   let cp: Checkpoint;
   try {
@@ -58,6 +62,7 @@ export function verifyLog(input: VerifyInput): VerifyReport {
     cp = parseCheckpoint(opened.text);
   } catch (err) {
     const code = (err as { code?: string }).code;
+    if (code === 'AUDIT_KEY_INVALID') throw err; // the caller's key list is ambiguous: not a finding about the log
     return fail(origin, 0, null, {
       seq: null,
       time: null,
@@ -79,6 +84,8 @@ export function verifyLog(input: VerifyInput): VerifyReport {
     } catch (err) {
       return fail(origin, seq, cp, { seq, time: null, reason: 'not_canonical', message: `record ${seq}: ${(err as Error).message}` });
     }
+    // Canonical JSON of a non-object (`null`, `5`, `[]`) is not a record's canonical form (§2.1).
+    if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) return fail(origin, seq, cp, { seq, time: null, reason: 'not_canonical', message: `record ${seq} is not a JSON object` });
     const time = typeof rec['time'] === 'string' ? rec['time'] : null;
     if (rec['v'] !== 1) return fail(origin, seq, cp, { seq, time, reason: 'bad_version', message: `record ${seq}: format version ${String(rec['v'])}` });
     if (rec['seq'] !== seq) return fail(origin, seq, cp, { seq, time, reason: 'bad_seq', message: `record at position ${seq} says seq ${String(rec['seq'])}` });

@@ -1,0 +1,27 @@
+import { readFileSync } from 'node:fs';
+import { CanonicalScanner } from '../packages/core/dist/esm/verify/canonical-scan.js';
+import { createFastBackend } from '../packages/core/dist/esm/log/hash-fast.js';
+import { decodeBundle } from '../packages/core/dist/esm/log/tiles.js';
+import { hash } from 'node:crypto';
+const b = new Uint8Array(readFileSync('/tmp/ron-prof-0rxLIL/export/tile/entries/010'));
+const entries = decodeBundle(b);
+const fast = await createFastBackend();
+const N = 200;
+function time(name, fn) { for (let i=0;i<20;i++) for (const e of entries) fn(e); const t = performance.now(); for (let r = 0; r < N; r++) for (const e of entries) fn(e); const us = (performance.now() - t) * 1000 / (N * entries.length); console.log(name.padEnd(24), us.toFixed(3), 'µs/record'); }
+const sc = new CanonicalScanner();
+console.log('record bytes', entries[0].length);
+time('scan', (e) => sc.scan(e));
+time('JSON.parse', (e) => JSON.parse(Buffer.from(e.buffer, e.byteOffset, e.length).toString()));
+time('blake3 keyed (wasm)', (e) => fast.blake3Keyed('chain', e));
+time('sha256 crypto.hash', (e) => hash('sha256', e, 'buffer'));
+const n65 = new Uint8Array(65);
+time('sha256 65B', (e) => hash('sha256', n65, 'buffer'));
+import { createSHA256 } from '../packages/core/node_modules/hash-wasm/dist/index.esm.js';
+import { sha256 as nsha } from '../packages/core/node_modules/@noble/hashes/sha2.js';
+import { createHash } from 'node:crypto';
+const w = await createSHA256();
+time('sha256 wasm 691B', (e) => { w.init(); w.update(e); return w.digest('binary'); });
+time('sha256 wasm 65B', (e) => { w.init(); w.update(n65); return w.digest('binary'); });
+time('sha256 noble 65B', (e) => nsha(n65));
+time('sha256 noble 691B', (e) => nsha(e));
+time('createHash 65B', (e) => createHash('sha256').update(n65).digest());

@@ -1,0 +1,129 @@
+// bench/export-verify: records/s of a full export verification (`verifyExport`, what
+// `ronctl audit verify --export-dir` runs), against just reading and decoding the same entry
+// bundles in the same run. The export is built first with the real engine and ExportWriter.
+// Target: ≥ 200 000 records/s for the full verification. Not a test: it asserts nothing.
+//
+//   node bench/export-verify.bench.mjs [--records 200000] [--runs 3] [--json]
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createAudit, generateKey, ExportWriter, verifyExport } from '@ron-audit/core';
+
+const args = process.argv.slice(2);
+const arg = (name, dflt) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : dflt);
+const total = arg('--records', 200_000);
+const runs = arg('--runs', 3);
+const json = args.includes('--json');
+
+function event(i) {
+  return {
+    action: 'POST /orders/:id',
+    outcome: 'success',
+    actor: { id: `user-${i % 1000}`, type: 'user' },
+    request_id: `req-${i}`,
+    trace_id: '4bf92f3577b34da6a3ce929d0e0e4736',
+    span_id: '00f067aa0ba902b7',
+    attributes: {
+      'http.request.method': 'POST',
+      'url.path': `/orders/${i}`,
+      'http.route': '/orders/:id',
+      'http.response.status_code': 201,
+      'client.address': '10.1.2.3',
+      'user_agent.original': 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36',
+      'http.server.request.duration': 0.0123,
+    },
+  };
+}
+
+async function buildExport(dir, keys) {
+  await generateKey(keys, 'bench');
+  const audit = createAudit({ keystoreDir: keys, keyId: 'bench', origin: 'bench.local/export-verify', queueDepth: 8192, memoryMaxBytes: 1024 * 1024 * 1024 });
+  await audit.ready();
+  const checkpoints = [];
+  for (let n = 0; n < total; ) {
+    const chunk = Math.min(4096, total - n);
+    for (let k = 0; k < chunk; k++) audit.emit(event(n++));
+    await audit.flush();
+    checkpoints.push(audit.checkpoint());
+  }
+  // Hand the records to the writer as the engine would: in order, each batch followed by its checkpoint.
+  const { records } = audit.snapshot();
+  const writer = await ExportWriter.open({ dir: join(dir, 'export'), every: 10_000, intervalMs: 3_600_000 });
+  let handed = 0;
+  for (const cp of checkpoints) {
+    writer.addRecords(handed, records.slice(handed, cp.size));
+    handed = cp.size;
+    writer.offerCheckpoint({ note: cp.note, size: cp.size, time: cp.time });
+  }
+  await writer.close();
+  const vkey = audit.verifierKey();
+  await audit.close();
+  return vkey;
+}
+
+/** Baseline: read every entry bundle and split it into records (no parsing, no hashing). */
+function readAndDecode(exportDir) {
+  const t0 = performance.now();
+  let n = 0;
+  const walk = (d) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) {
+        if (!e.name.endsWith('.p')) walk(p);
+        continue;
+      }
+      const b = readFileSync(p);
+      for (let off = 0; off < b.length; ) {
+        const len = (b[off] << 8) | b[off + 1];
+        off += 2 + len;
+        n++;
+      }
+    }
+  };
+  walk(join(exportDir, 'tile', 'entries'));
+  // Partial bundles (.p/) are skipped: at most 255 records of the tail.
+  return { n, ms: performance.now() - t0 };
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const dir = mkdtempSync(join(tmpdir(), 'ron-bench-export-'));
+try {
+  const t0 = performance.now();
+  const vkey = await buildExport(dir, join(dir, 'keys'));
+  const buildMs = performance.now() - t0;
+  const exportDir = join(dir, 'export');
+  const base = [];
+  const full = [];
+  const recordsOnly = [];
+  for (let r = 0; r < runs; r++) {
+    base.push(readAndDecode(exportDir).ms);
+    let t = performance.now();
+    const report = await verifyExport({ dir: exportDir, keys: [vkey] });
+    full.push(performance.now() - t);
+    if (!report.ok || report.verified !== total) throw new Error(`verification failed: ${JSON.stringify(report.failure)}`);
+    t = performance.now();
+    await verifyExport({ dir: exportDir, keys: [vkey], full: false });
+    recordsOnly.push(performance.now() - t);
+  }
+  const rate = (ms) => Math.round(total / (ms / 1000));
+  const result = {
+    bench: 'export-verify',
+    records: total,
+    build_seconds: +(buildMs / 1000).toFixed(2),
+    baseline_read_decode_records_per_s: rate(median(base)),
+    verify_full_records_per_s: rate(median(full)),
+    verify_records_only_records_per_s: rate(median(recordsOnly)),
+    target_records_per_s: 200_000,
+  };
+  result.ratio_full_to_baseline = +(result.verify_full_records_per_s / result.baseline_read_decode_records_per_s).toFixed(4);
+  if (json) console.log(JSON.stringify(result));
+  else {
+    console.log(`export of ${total.toLocaleString()} records built in ${result.build_seconds}s`);
+    console.log(`baseline read+decode bundles : ${result.baseline_read_decode_records_per_s.toLocaleString()} records/s`);
+    console.log(`verifyExport (full)          : ${result.verify_full_records_per_s.toLocaleString()} records/s (target ≥ 200,000)`);
+    console.log(`verifyExport (full: false)   : ${result.verify_records_only_records_per_s.toLocaleString()} records/s`);
+    console.log(`ratio full/baseline          : ${result.ratio_full_to_baseline}`);
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,770 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { parse as parseToml } from 'smol-toml';
+import { CONFIG_KEYS, DEFAULT_KEYSTORE_DIR, resolveConfig, type AuditConfig, type AuditOptions } from '../config.js';
+import { AuditError, isAuditError } from '../errors.js';
+import { isValidOrigin } from '../log/checkpoint.js';
+import { toBase64 } from '../sign/base64.js';
+import { generateKey, listKeys } from '../sign/keystore.js';
+import { formatVerifierKey, parseVerifierKey } from '../sign/note.js';
+import { parseCheckpointNote, readOptional } from '../sinks/export/reader.js';
+import { replayWalToExport } from '../sinks/export/replay.js';
+import { nodeFileOps } from '../sinks/fs.js';
+import { readExportRange, verifyExport, type ExportFailure, type ExportVerifyReport } from '../verify/export.js';
+import { parseReceipt, proveFromExport, verifyReceipt } from '../verify/receipt.js';
+import { compareWalWithExport } from '../verify/wal-export.js';
+
+/**
+ * ronctl: argv → library call → exit code. Every command is a thin shell over a library function
+ * (verifyExport, readExportRange, proveFromExport, verifyReceipt, replayWalToExport, the keystore,
+ * resolveConfig); tests call main() directly. docs/cli.md documents each command.
+ *
+ * Exit codes: 0 success; 1 the check failed (verification, invalid config, refused); 2 usage or
+ * I/O error (bad flags, unreadable files).
+ */
+
+export interface CliIo {
+  readonly stdout: { write(s: string): unknown };
+  readonly stderr: { write(s: string): unknown; readonly isTTY?: boolean };
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly cwd: string;
+  /** Show progress lines (default: whether stderr is a terminal). */
+  readonly isTTY?: boolean;
+}
+
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_USAGE = 2;
+
+class UsageError extends Error {}
+
+type OptionSpec = { type: 'string' | 'boolean'; multiple?: boolean; short?: string };
+type Values = Record<string, string | boolean | string[] | undefined>;
+
+interface Command {
+  readonly group: string;
+  readonly name: string;
+  readonly summary: string;
+  readonly help: string;
+  readonly options: Record<string, OptionSpec>;
+  /** Allowed positional arguments (names, for the help and the check). */
+  readonly positionals?: readonly string[];
+  run(values: Values, positionals: string[], ctx: Context): Promise<number>;
+}
+
+class Context {
+  constructor(readonly io: CliIo) {}
+
+  out(line: string): void {
+    this.io.stdout.write(`${line}\n`);
+  }
+
+  err(line: string): void {
+    this.io.stderr.write(`${line}\n`);
+  }
+
+  path(p: string): string {
+    return resolve(this.io.cwd, p);
+  }
+
+  get tty(): boolean {
+    return this.io.isTTY ?? this.io.stderr.isTTY === true;
+  }
+
+  /** A progress reporter: one rewritten line on a terminal, nothing otherwise. */
+  progress(label: string): { tick(done: number, total?: number): void; end(): void } {
+    if (!this.tty) return { tick: () => undefined, end: () => undefined };
+    let last = 0;
+    let shown = false;
+    return {
+      tick: (done, total) => {
+        const now = Date.now();
+        if (now - last < 200 && (total === undefined || done < total)) return;
+        last = now;
+        shown = true;
+        const pct = total ? ` (${Math.floor((100 * done) / Math.max(total, 1))}%)` : '';
+        this.io.stderr.write(`\r${label}: ${done.toLocaleString('en-US')}${total !== undefined ? ` / ${total.toLocaleString('en-US')}` : ''} records${pct}\x1b[K`);
+      },
+      end: () => {
+        if (shown) this.io.stderr.write('\r\x1b[K');
+      },
+    };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared flag handling
+
+function str(values: Values, name: string): string | undefined {
+  const v = values[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+function required(values: Values, name: string): string {
+  const v = str(values, name);
+  if (v === undefined || v.length === 0) throw new UsageError(`--${name} is required`);
+  return v;
+}
+
+/** RFC 3339 (any offset) or milliseconds since the epoch. */
+function parseTime(flag: string, text: string): number {
+  if (/^[0-9]+$/.test(text)) return Number(text);
+  const t = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?$/i.test(text) ? Date.parse(text) : Number.NaN;
+  if (!Number.isFinite(t)) throw new UsageError(`--${flag}: expected an RFC 3339 time (e.g. 2026-11-27T06:00:00Z) or milliseconds since the epoch, got ${JSON.stringify(text)}`);
+  return t;
+}
+
+function parseSeq(text: string): number {
+  if (!/^(0|[1-9][0-9]*)$/.test(text) || !Number.isSafeInteger(Number(text))) throw new UsageError(`--seq: expected a record number (0, 1, 2, …), got ${JSON.stringify(text)}`);
+  return Number(text);
+}
+
+const KEY_OPTIONS: Record<string, OptionSpec> = {
+  key: { type: 'string', multiple: true },
+  'key-file': { type: 'string', multiple: true },
+  'keystore-dir': { type: 'string' },
+};
+
+const KEY_HELP = `Trusted keys (one of):
+  --key VKEY            a verifier key of the log (repeatable). Auditor mode: the trust root,
+                        obtained out of band (ronctl kms list prints it when the log is deployed).
+  --key-file FILE       verifier keys, one per line (# comments allowed; repeatable)
+  --keystore-dir DIR    operator mode: trust the keys of this keystore for the log's origin
+                        (default when AUDIT_KEYSTORE_DIR is set and no --key is given). An
+                        auditor should not use it: keys found next to the data prove nothing.`;
+
+/**
+ * The keys to trust. Never keys found next to the data: --key/--key-file (the auditor's trust
+ * root), or the operator's own keystore when asked for (flag or AUDIT_KEYSTORE_DIR).
+ */
+async function trustedKeys(values: Values, ctx: Context, originOf: () => Promise<string>): Promise<string[]> {
+  const keys: string[] = [...((values['key'] as string[] | undefined) ?? [])];
+  for (const file of (values['key-file'] as string[] | undefined) ?? []) {
+    const text = await readFile(ctx.path(file), 'utf8');
+    for (const line of text.split('\n')) {
+      const t = line.trim();
+      if (t.length > 0 && !t.startsWith('#')) keys.push(t);
+    }
+  }
+  for (const k of keys) {
+    try {
+      parseVerifierKey(k);
+    } catch (err) {
+      throw new UsageError(`--key ${JSON.stringify(k.length > 80 ? `${k.slice(0, 80)}…` : k)}: ${(err as Error).message}`);
+    }
+  }
+  if (keys.length > 0) return keys;
+  const keystore = str(values, 'keystore-dir') ?? ctx.io.env['AUDIT_KEYSTORE_DIR'];
+  if (keystore === undefined || keystore.length === 0) {
+    throw new UsageError('no trusted key: pass --key VKEY or --key-file FILE (the log\'s verifier key, as an auditor), or --keystore-dir DIR (operator mode)');
+  }
+  const origin = await originOf();
+  const dir = ctx.path(keystore);
+  const found = (await listKeys(dir)).map((k) => formatVerifierKey(origin, k.publicKey));
+  if (found.length === 0) throw new UsageError(`keystore ${dir} holds no keys`);
+  ctx.err(`note: operator mode: trusting the ${found.length} key(s) of keystore ${dir} for ${origin}; an auditor passes --key with the verifier key obtained when the log was deployed`);
+  return found;
+}
+
+async function exportOrigin(ctx: Context, exportDir: string): Promise<string> {
+  const raw = await readOptional(nodeFileOps, resolve(exportDir, 'checkpoint'));
+  if (raw === null) throw new UsageError(`${exportDir} has no checkpoint: is it an export directory?`);
+  try {
+    return parseCheckpointNote(raw).checkpoint.origin;
+  } catch (err) {
+    throw new AuditError('AUDIT_VERIFY_FAILED', `cannot read the origin from ${exportDir}/checkpoint: ${(err as Error).message}`);
+  }
+}
+
+function formatAge(ms: number | null): string {
+  if (ms === null) return 'of unknown age';
+  if (ms < 0) return `${formatDuration(-ms)} in the future (clock skew?)`;
+  return `${formatDuration(ms)} old`;
+}
+
+function formatDuration(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  if (s < 1) return `${Math.round(ms)}ms`;
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${s % 60}s`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m`;
+  return `${Math.floor(s / 86400)}d${Math.floor((s % 86400) / 3600)}h`;
+}
+
+function failureLines(f: ExportFailure): string[] {
+  const lines = [`FAIL: ${f.reason}: ${f.message}`];
+  if (f.firstSeq !== null) lines.push(`  range:  seq ${f.firstSeq}–${f.lastSeq}`);
+  if (f.seq !== null) lines.push(`  record: seq ${f.seq}${f.time !== null ? `, time ${f.time}` : ''}`);
+  return lines;
+}
+
+function okLine(r: ExportVerifyReport): string {
+  return `OK: ${r.verified} records verified, checkpoint size ${r.size}, newest checkpoint ${formatAge(r.checkpointAgeMs)}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// audit
+
+const auditVerify: Command = {
+  group: 'audit',
+  name: 'verify',
+  summary: 'verify an export directory: signatures, key history, chain, tree, tiles',
+  help: `Usage: ronctl audit verify --export-dir DIR [--full | --since TS --until TS]
+                          [--key VKEY ... | --key-file FILE | --keystore-dir DIR]
+                          [--trusted-checkpoint FILE] [--wal-dir DIR] [--json]
+
+Verifies the export (docs/format.md §10): the checkpoint's signature under the keys trusted at
+its size (walking key announcements and retirements from the trust root, §12), every record's
+canonical form, version, seq and chain link, the Merkle root, and every hash tile present.
+
+  --export-dir DIR          the export directory (AUDIT_EXPORT_DIR)
+  --full                    check every hash tile too (the default without --since/--until)
+  --since TS, --until TS    count the records whose time is in the window. The chain and the
+                            tree are still checked from seq 0 (each link depends on the one
+                            before it), but tiles are not compared unless --full is given.
+                            TS: RFC 3339 (2026-11-27T06:00:00Z) or milliseconds since the epoch
+  --trusted-checkpoint FILE a signed checkpoint you saw earlier: the log must be at least that
+                            large and extend it (detects roll-back and forks)
+  --wal-dir DIR             also check that the write-ahead log holds exactly the published records
+  --json                    print the report as JSON
+${KEY_HELP}
+
+Exit status: 0 everything verifies ("OK: …"); 1 verification failed ("FAIL: <reason>: …",
+naming the first bad seq range, record and time); 2 usage or I/O error.`,
+  options: {
+    'export-dir': { type: 'string' },
+    full: { type: 'boolean' },
+    since: { type: 'string' },
+    until: { type: 'string' },
+    'trusted-checkpoint': { type: 'string' },
+    'wal-dir': { type: 'string' },
+    json: { type: 'boolean' },
+    ...KEY_OPTIONS,
+  },
+  async run(values, _pos, ctx) {
+    const dir = ctx.path(required(values, 'export-dir'));
+    const since = str(values, 'since') === undefined ? undefined : parseTime('since', str(values, 'since')!);
+    const until = str(values, 'until') === undefined ? undefined : parseTime('until', str(values, 'until')!);
+    if (since !== undefined && until !== undefined && until < since) throw new UsageError('--until is before --since');
+    const trustedFile = str(values, 'trusted-checkpoint');
+    const trustedCheckpoint = trustedFile === undefined ? undefined : await readFile(ctx.path(trustedFile), 'utf8');
+    const keys = await trustedKeys(values, ctx, () => exportOrigin(ctx, dir));
+    const windowed = since !== undefined || until !== undefined;
+    const progress = ctx.progress('verifying');
+    let report: ExportVerifyReport;
+    try {
+      report = await verifyExport({
+        dir,
+        keys,
+        full: values['full'] === true || !windowed,
+        onProgress: (d, t) => progress.tick(d, t),
+        ...(since !== undefined ? { since } : {}),
+        ...(until !== undefined ? { until } : {}),
+        ...(trustedCheckpoint !== undefined ? { trustedCheckpoint } : {}),
+      });
+    } finally {
+      progress.end();
+    }
+    let wal: Awaited<ReturnType<typeof compareWalWithExport>> | undefined;
+    const walDir = str(values, 'wal-dir');
+    if (walDir !== undefined && report.ok) wal = await compareWalWithExport({ walDir: ctx.path(walDir), exportDir: dir, size: report.size });
+    const ok = report.ok && (wal === undefined || wal.ok);
+    if (values['json'] === true) {
+      ctx.out(JSON.stringify({ ...report, ok, ...(wal !== undefined ? { wal } : {}) }));
+      return ok ? EXIT_OK : EXIT_FAILED;
+    }
+    if (!report.ok) {
+      for (const l of failureLines(report.failure!)) ctx.out(l);
+      return EXIT_FAILED;
+    }
+    if (wal !== undefined && !wal.ok) {
+      ctx.out(`FAIL: wal_mismatch: ${wal.mismatch!.message}`);
+      ctx.out(`  record: seq ${wal.mismatch!.seq}`);
+      return EXIT_FAILED;
+    }
+    ctx.out(okLine(report));
+    ctx.out(`  origin: ${report.origin}`);
+    ctx.out(`  trusted keys at size ${report.size}: ${report.keysTrusted.join(', ')}`);
+    if (windowed) {
+      const from = since === undefined ? 'the start' : new Date(since).toISOString();
+      const to = until === undefined ? 'now' : new Date(until).toISOString();
+      ctx.out(`  window: ${report.inRange} records with time in [${from}, ${to}] (chain and tree checked from seq 0)`);
+    }
+    if (wal !== undefined) ctx.out(`  wal: agrees with the export on ${wal.compared} records; it holds ${wal.walRecords - report.size > 0 ? wal.walRecords - report.size : 0} more not yet published`);
+    return EXIT_OK;
+  },
+};
+
+const auditRange: Command = {
+  group: 'audit',
+  name: 'range',
+  summary: 'verify the export, then print the records of a time window as JSON lines',
+  help: `Usage: ronctl audit range --from TS --to TS --export-dir DIR
+                         [--key VKEY ... | --key-file FILE | --keystore-dir DIR]
+
+Verifies the whole export (as audit verify does, without the tile comparison), then prints
+each record whose time is in [--from, --to] on its own line, as its canonical JSON bytes.
+Nothing is printed unless the export verifies.
+
+  --from TS, --to TS   the window, inclusive: RFC 3339 or milliseconds since the epoch
+  --export-dir DIR     the export directory
+${KEY_HELP}
+
+Exit status: 0 verified (records on stdout, a summary on stderr); 1 verification failed;
+2 usage or I/O error.`,
+  options: { from: { type: 'string' }, to: { type: 'string' }, 'export-dir': { type: 'string' }, ...KEY_OPTIONS },
+  async run(values, _pos, ctx) {
+    const from = parseTime('from', required(values, 'from'));
+    const to = parseTime('to', required(values, 'to'));
+    if (to < from) throw new UsageError('--to is before --from');
+    const dir = ctx.path(required(values, 'export-dir'));
+    const keys = await trustedKeys(values, ctx, () => exportOrigin(ctx, dir));
+    const progress = ctx.progress('verifying');
+    let result: Awaited<ReturnType<typeof readExportRange>>;
+    try {
+      result = await readExportRange({ dir, keys, from, to, full: false, onProgress: (d, t) => progress.tick(d, t) });
+    } finally {
+      progress.end();
+    }
+    if (!result.report.ok) {
+      for (const l of failureLines(result.report.failure!)) ctx.err(l);
+      return EXIT_FAILED;
+    }
+    const dec = new TextDecoder();
+    for (const r of result.records) ctx.out(dec.decode(r.bytes));
+    ctx.err(`OK: ${result.records.length} records in [${new Date(from).toISOString()}, ${new Date(to).toISOString()}]; ${result.report.verified} records verified, checkpoint size ${result.report.size}`);
+    return EXIT_OK;
+  },
+};
+
+const auditProve: Command = {
+  group: 'audit',
+  name: 'prove',
+  summary: 'print a receipt (c2sp.org/tlog-proof@v1) for one record',
+  help: `Usage: ronctl audit prove --seq N --export-dir DIR
+                         [--key VKEY ... | --key-file FILE | --keystore-dir DIR]
+
+Prints the receipt of record N (docs/format.md §11): the record, its inclusion proof read from
+the export's hash tiles, and the published signed checkpoint, which must verify with the key.
+Check it anywhere with: ronctl audit verify-receipt FILE --key VKEY
+
+Exit status: 0 printed; 1 the record is not under the checkpoint or the export is damaged;
+2 usage or I/O error.`,
+  options: { seq: { type: 'string' }, 'export-dir': { type: 'string' }, ...KEY_OPTIONS },
+  async run(values, _pos, ctx) {
+    const seq = parseSeq(required(values, 'seq'));
+    const dir = ctx.path(required(values, 'export-dir'));
+    const keys = await trustedKeys(values, ctx, () => exportOrigin(ctx, dir));
+    ctx.io.stdout.write(await proveFromExport({ dir, seq, keys }));
+    return EXIT_OK;
+  },
+};
+
+const auditVerifyReceipt: Command = {
+  group: 'audit',
+  name: 'verify-receipt',
+  summary: 'check a receipt offline',
+  positionals: ['FILE'],
+  help: `Usage: ronctl audit verify-receipt FILE [--key VKEY ... | --key-file FILE | --keystore-dir DIR] [--json]
+
+Checks a receipt made by audit prove: the checkpoint's signature, the record's canonical form
+and seq, and its inclusion proof. Pass the key that signed the receipt's checkpoint (after a key
+rotation, the new key: a receipt does not carry the key history).
+
+Exit status: 0 valid; 1 invalid (reason printed); 2 usage or I/O error.`,
+  options: { json: { type: 'boolean' }, ...KEY_OPTIONS },
+  async run(values, pos, ctx) {
+    const file = pos[0];
+    if (file === undefined) throw new UsageError('missing the receipt FILE');
+    const text = await readFile(ctx.path(file), 'utf8');
+    const keys = await trustedKeys(values, ctx, async () => {
+      try {
+        return parseCheckpointNote(parseReceipt(text).note).checkpoint.origin;
+      } catch (err) {
+        throw new UsageError(`${file}: ${(err as Error).message}`);
+      }
+    });
+    const v = verifyReceipt(text, keys);
+    if (values['json'] === true) {
+      ctx.out(JSON.stringify({ ok: v.ok, seq: v.seq, record: v.record, checkpoint: v.checkpoint && { origin: v.checkpoint.origin, size: v.checkpoint.size, time: v.checkpoint.time ?? null }, failure: v.failure ?? null }));
+    } else if (v.ok) {
+      const cp = v.checkpoint!;
+      ctx.out(`OK: record ${v.seq} is in ${cp.origin} under the checkpoint of size ${cp.size}${cp.time !== undefined ? ` signed ${new Date(cp.time).toISOString()}` : ''}`);
+    } else {
+      ctx.out(`FAIL: ${v.failure!.reason}: ${v.failure!.message}`);
+    }
+    return v.ok ? EXIT_OK : EXIT_FAILED;
+  },
+};
+
+const auditReplay: Command = {
+  group: 'audit',
+  name: 'replay',
+  summary: 'rebuild (or bring up to date) an export from an intact write-ahead log',
+  help: `Usage: ronctl audit replay --wal-dir DIR --export-dir DIR
+
+Hands every WAL record after the export's checkpoint to the export writer and publishes the
+WAL's checkpoints (runbook §6.2: restore the export set, replay to head, re-verify). An empty
+or new export directory is rebuilt from seq 0. Records after the WAL's last checkpoint frame
+are not signed yet and are not exported. Verify the result with ronctl audit verify.
+
+Exit status: 0 replayed; 1 the WAL is inconsistent; 2 usage or I/O error.`,
+  options: { 'wal-dir': { type: 'string' }, 'export-dir': { type: 'string' } },
+  async run(values, _pos, ctx) {
+    const walDir = ctx.path(required(values, 'wal-dir'));
+    const exportDir = ctx.path(required(values, 'export-dir'));
+    const progress = ctx.progress('replaying');
+    let r: Awaited<ReturnType<typeof replayWalToExport>>;
+    try {
+      r = await replayWalToExport({ walDir, exportDir, onProgress: (n) => progress.tick(n) });
+    } finally {
+      progress.end();
+    }
+    ctx.out(`OK: export ${exportDir} at checkpoint size ${r.publishedSize} (was ${r.fromSize}); the WAL holds ${r.walRecords} records${r.unsigned > 0 ? `, ${r.unsigned} after its last checkpoint (not exported)` : ''}`);
+    ctx.out(`next: ronctl audit verify --export-dir ${exportDir} --key <verifier key>`);
+    return EXIT_OK;
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// kms
+
+const KEYSTORE_HELP = `  --keystore-dir DIR   the keystore (default: AUDIT_KEYSTORE_DIR, else ${DEFAULT_KEYSTORE_DIR})
+  --origin O           the log's origin, to print its verifier key (default: AUDIT_ORIGIN)`;
+
+function keystoreDir(values: Values, ctx: Context): string {
+  return ctx.path(str(values, 'keystore-dir') ?? ctx.io.env['AUDIT_KEYSTORE_DIR'] ?? DEFAULT_KEYSTORE_DIR);
+}
+
+function originFor(values: Values, ctx: Context): string | undefined {
+  const o = str(values, 'origin') ?? ctx.io.env['AUDIT_ORIGIN'];
+  if (o === undefined || o.length === 0) return undefined;
+  if (!isValidOrigin(o)) throw new UsageError(`--origin ${JSON.stringify(o)}: expected printable ASCII without spaces or "+", 1–255 bytes`);
+  return o;
+}
+
+function aliasOf(values: Values): string {
+  const alias = required(values, 'key-alias');
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(alias)) throw new UsageError(`--key-alias ${JSON.stringify(alias)}: expected 1–64 characters from [A-Za-z0-9._-]`);
+  return alias;
+}
+
+const kmsKeygen: Command = {
+  group: 'kms',
+  name: 'keygen',
+  summary: 'create a signing key in the local keystore',
+  help: `Usage: ronctl kms keygen --key-alias ALIAS [--keystore-dir DIR] [--origin O]
+
+Creates <DIR>/<ALIAS>.key (mode 0600, directory 0700): a new Ed25519 key. Refuses to overwrite.
+With --origin, prints the verifier key auditors need (store it with them, not with the log).
+${KEYSTORE_HELP}
+
+Exit status: 0 created; 1 the alias exists; 2 usage or I/O error.`,
+  options: { 'key-alias': { type: 'string' }, 'keystore-dir': { type: 'string' }, origin: { type: 'string' } },
+  async run(values, _pos, ctx) {
+    const alias = aliasOf(values);
+    const origin = originFor(values, ctx);
+    const dir = keystoreDir(values, ctx);
+    const info = await generateKey(dir, alias);
+    ctx.out(`created key ${alias} in ${dir}`);
+    ctx.out(`  public key:   ${toBase64(info.publicKey)}`);
+    if (origin !== undefined) ctx.out(`  verifier key: ${formatVerifierKey(origin, info.publicKey)}`);
+    else ctx.out('  (pass --origin or set AUDIT_ORIGIN to print the verifier key for your log)');
+    return EXIT_OK;
+  },
+};
+
+const kmsList: Command = {
+  group: 'kms',
+  name: 'list',
+  summary: 'list the keystore: alias, created, public key, verifier key',
+  help: `Usage: ronctl kms list [--keystore-dir DIR] [--origin O] [--json]
+
+Lists every key of the keystore: alias, creation time, public key and, with --origin (or
+AUDIT_ORIGIN), its verifier key for that log — the trust root to hand to auditors.
+${KEYSTORE_HELP}
+
+Exit status: 0 listed (also when empty); 1 a key file is unreadable or malformed; 2 usage error.`,
+  options: { 'keystore-dir': { type: 'string' }, origin: { type: 'string' }, json: { type: 'boolean' } },
+  async run(values, _pos, ctx) {
+    const dir = keystoreDir(values, ctx);
+    const origin = originFor(values, ctx);
+    const keys = await listKeys(dir);
+    const rows = keys.map((k) => ({ alias: k.alias, created: k.created, publicKey: toBase64(k.publicKey), ...(origin !== undefined ? { verifierKey: formatVerifierKey(origin, k.publicKey) } : {}) }));
+    if (values['json'] === true) {
+      ctx.out(JSON.stringify({ keystore: dir, origin: origin ?? null, keys: rows }));
+      return EXIT_OK;
+    }
+    if (rows.length === 0) {
+      ctx.out(`no keys in ${dir} (create one: ronctl kms keygen --key-alias NAME)`);
+      return EXIT_OK;
+    }
+    for (const r of rows) ctx.out(`${r.alias}\t${r.created}\t${r.publicKey}${r.verifierKey !== undefined ? `\t${r.verifierKey}` : ''}`);
+    return EXIT_OK;
+  },
+};
+
+const kmsRotate: Command = {
+  group: 'kms',
+  name: 'rotate',
+  summary: 'create the next signing key and print the rotation steps',
+  help: `Usage: ronctl kms rotate --key-alias NEW [--keystore-dir DIR] [--origin O]
+
+Creates NEW in the keystore, like keygen, and prints what happens next (docs/format.md §12):
+restart or reload the host with AUDIT_KEY_ID=NEW; the engine appends a key announcement signed
+by the current key, signs the following checkpoints with both keys, and retires the old key
+once two checkpoints carry NEW. Keep the old key file until then. Auditors keep their trust root.
+${KEYSTORE_HELP}
+
+Exit status: 0 created; 1 the alias exists; 2 usage or I/O error.`,
+  options: { 'key-alias': { type: 'string' }, 'keystore-dir': { type: 'string' }, origin: { type: 'string' } },
+  async run(values, _pos, ctx) {
+    const alias = aliasOf(values);
+    const origin = originFor(values, ctx);
+    const dir = keystoreDir(values, ctx);
+    const current = ctx.io.env['AUDIT_KEY_ID'];
+    const info = await generateKey(dir, alias);
+    ctx.out(`created key ${alias} in ${dir}`);
+    ctx.out(`  public key:   ${toBase64(info.publicKey)}`);
+    if (origin !== undefined) ctx.out(`  verifier key: ${formatVerifierKey(origin, info.publicKey)}`);
+    ctx.out('next:');
+    ctx.out(`  1. restart (or reload) the host with AUDIT_KEY_ID=${alias}${current !== undefined && current !== alias ? ` (now ${current})` : ''}`);
+    ctx.out(`  2. the engine appends a ron-audit.key.announce record signed by the current key, then signs`);
+    ctx.out(`     checkpoints with both keys; after two checkpoints signed by ${alias} it appends`);
+    ctx.out('     ron-audit.key.retire and drops the old key');
+    ctx.out('  3. keep the old key file until the retirement record is in the export; then archive it');
+    ctx.out('  4. auditors change nothing: verification walks the announcement from their trust root');
+    ctx.out(`     (check: ronctl audit verify --export-dir <dir> --key <trust root>)`);
+    return EXIT_OK;
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// config
+
+type ConfigKey = keyof typeof CONFIG_KEYS;
+const ENV_TO_KEY = new Map<string, ConfigKey>(Object.entries(CONFIG_KEYS).map(([k, spec]) => [spec.env, k as ConfigKey]));
+
+class ConfigFileError extends Error {}
+
+function camel(name: string): string {
+  return name.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+}
+
+function scalar(name: string, v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+  throw new ConfigFileError(`${name}: expected a string, number or boolean, got ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v}`);
+}
+
+/** What the file sets: AUDIT_* variables (env-style) and [audit] options. */
+function readConfigFile(path: string, text: string): { env: Record<string, string>; options: AuditOptions } {
+  const env: Record<string, string> = {};
+  const options: Record<string, unknown> = {};
+  const known = (): string => [...ENV_TO_KEY.keys()].join(', ');
+  const setEnv = (name: string, value: string): void => {
+    if (!name.startsWith('AUDIT_')) return; // the host's own settings
+    if (!ENV_TO_KEY.has(name)) throw new ConfigFileError(`unknown variable ${name} (known: ${known()})`);
+    env[name] = value;
+  };
+  if (/\.toml$/i.test(path)) {
+    let doc: Record<string, unknown>;
+    try {
+      doc = parseToml(text) as Record<string, unknown>;
+    } catch (err) {
+      throw new ConfigFileError(`not valid TOML: ${(err as Error).message.split('\n')[0]}`);
+    }
+    for (const [k, v] of Object.entries(doc)) {
+      if (k === 'audit' && v !== null && typeof v === 'object' && !Array.isArray(v)) {
+        for (const [name, value] of Object.entries(v as Record<string, unknown>)) {
+          const key = camel(name);
+          if (key !== 'redact' && !(key in CONFIG_KEYS)) throw new ConfigFileError(`[audit] ${name}: unknown option (known: ${Object.keys(CONFIG_KEYS).join(', ')}, redact; snake_case works too)`);
+          options[key] = typeof value === 'bigint' ? Number(value) : value;
+        }
+      } else if (k.startsWith('AUDIT_')) {
+        setEnv(k, scalar(k, v));
+      }
+    }
+  } else {
+    text.split('\n').forEach((raw, i) => {
+      const line = raw.trim();
+      if (line.length === 0 || line.startsWith('#')) return;
+      const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(line);
+      if (m === null) throw new ConfigFileError(`line ${i + 1}: expected KEY=value`);
+      let value = m[2]!;
+      const q = /^(["'])(.*)\1$/.exec(value);
+      if (q !== null) value = q[2]!;
+      setEnv(m[1]!, value);
+    });
+  }
+  return { env, options: options as AuditOptions };
+}
+
+function describeValue(cfg: AuditConfig, key: ConfigKey): string {
+  const v = cfg[key];
+  return typeof v === 'string' ? v : String(v);
+}
+
+const configCheck: Command = {
+  group: 'config',
+  name: 'check',
+  summary: 'validate a host config file the way the engine would',
+  positionals: ['FILE'],
+  help: `Usage: ronctl config check FILE [--json]
+
+Validates the audit settings of FILE exactly as the engine does at start (resolveConfig), and
+prints the resolved configuration. FILE is either
+  - TOML (name ends in .toml, e.g. /etc/ron/<host>.toml): top-level AUDIT_* keys
+    (AUDIT_QUEUE_DEPTH = 4096) and/or an [audit] table of option names (queue_depth = 4096 or
+    queueDepth = 4096); other tables and keys belong to the host and are ignored; or
+  - an environment file: KEY=value lines (optionally "export KEY=value", quoted values),
+    # comments; variables not starting with AUDIT_ are ignored.
+Only the file is read, not this shell's environment. An unknown AUDIT_* name is an error.
+
+Exit status: 0 valid (resolved configuration printed); 1 invalid (the message names the
+variable, the value and what is allowed); 2 FILE cannot be read.`,
+  options: { json: { type: 'boolean' } },
+  async run(values, pos, ctx) {
+    const file = pos[0];
+    if (file === undefined) throw new UsageError('missing the config FILE');
+    const path = ctx.path(file);
+    const text = await readFile(path, 'utf8');
+    let cfg: AuditConfig;
+    let parsed: { env: Record<string, string>; options: AuditOptions };
+    try {
+      parsed = readConfigFile(path, text);
+      cfg = resolveConfig(parsed.options, parsed.env);
+    } catch (err) {
+      if (err instanceof ConfigFileError || isAuditError(err, 'AUDIT_CONFIG_INVALID')) {
+        if (values['json'] === true) ctx.out(JSON.stringify({ ok: false, file: path, error: (err as Error).message }));
+        else ctx.out(`invalid: ${file}: ${(err as Error).message}`);
+        return EXIT_FAILED;
+      }
+      throw err;
+    }
+    const given = new Set<string>([...Object.keys(parsed.options), ...Object.keys(parsed.env).map((e) => ENV_TO_KEY.get(e)!)]);
+    const rows = (Object.keys(CONFIG_KEYS) as ConfigKey[]).map((key) => ({
+      key,
+      env: CONFIG_KEYS[key].env,
+      // The default origin has a fresh random part per engine start: show its shape, not one draw.
+      value: key === 'origin' && !given.has('origin') ? 'ron-audit.local/<host>/<boot id> (chosen at each start)' : describeValue(cfg, key),
+      source: given.has(key) ? 'file' : 'default',
+    }));
+    const redact = given.has('redact') ? 'custom' : 'default headers and keys';
+    if (values['json'] === true) {
+      ctx.out(JSON.stringify({ ok: true, file: path, config: Object.fromEntries(rows.map((r) => [r.key, { env: r.env, value: r.value, source: r.source }])), redact }));
+      return EXIT_OK;
+    }
+    ctx.out(`OK: ${file} is a valid audit configuration`);
+    const width = Math.max(...rows.map((r) => r.env.length));
+    for (const r of rows) ctx.out(`  ${r.env.padEnd(width)} = ${r.value}${r.source === 'default' ? '  (default)' : ''}`);
+    ctx.out(`  ${'redact'.padEnd(width)} = ${redact}`);
+    return EXIT_OK;
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+
+const COMMANDS: readonly Command[] = [auditVerify, auditRange, auditProve, auditVerifyReceipt, auditReplay, kmsKeygen, kmsList, kmsRotate, configCheck];
+const GROUPS = ['audit', 'kms', 'config'] as const;
+
+function topHelp(): string {
+  const lines = ['Usage: ronctl <command> [options]', '', 'Commands:'];
+  for (const c of COMMANDS) lines.push(`  ${`${c.group} ${c.name}`.padEnd(22)} ${c.summary}`);
+  lines.push('', "Run 'ronctl <command> --help' for a command's options (e.g. ronctl audit verify --help).");
+  lines.push('Exit status: 0 success, 1 check failed, 2 usage or I/O error.');
+  return lines.join('\n');
+}
+
+function groupHelp(group: string): string {
+  const lines = [`Usage: ronctl ${group} <command> [options]`, '', 'Commands:'];
+  for (const c of COMMANDS.filter((x) => x.group === group)) lines.push(`  ${c.name.padEnd(16)} ${c.summary}`);
+  return lines.join('\n');
+}
+
+function errorExit(err: unknown, ctx: Context, cmd: Command | undefined): number {
+  const hint = cmd ? `Run 'ronctl ${cmd.group} ${cmd.name} --help' for usage.` : "Run 'ronctl --help' for usage.";
+  if (err instanceof UsageError) {
+    ctx.err(`ronctl: ${err.message}\n${hint}`);
+    return EXIT_USAGE;
+  }
+  if (err instanceof AuditError) {
+    ctx.err(`ronctl: ${err.code}: ${err.message}`);
+    switch (err.code) {
+      case 'AUDIT_VERIFY_FAILED':
+      case 'AUDIT_SIGNATURE_INVALID':
+      case 'AUDIT_RANGE_UNAVAILABLE':
+      case 'AUDIT_PROOF_INVALID':
+      case 'AUDIT_WAL_CORRUPT':
+      case 'AUDIT_KEY_UNAVAILABLE':
+      case 'AUDIT_NOTE_MALFORMED':
+      case 'AUDIT_CHECKPOINT_MALFORMED':
+        return EXIT_FAILED;
+      case 'AUDIT_KEY_INVALID':
+        // An existing alias (keygen/rotate refuse to overwrite) is a refusal; a malformed key file or key string too.
+        return EXIT_FAILED;
+      default:
+        return EXIT_USAGE;
+    }
+  }
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) {
+    const path = (err as { path?: unknown }).path;
+    ctx.err(`ronctl: cannot ${(err as { syscall?: string }).syscall ?? 'access'} ${typeof path === 'string' ? path : ''}: ${code}`.replace(/ {2,}/g, ' '));
+    return EXIT_USAGE;
+  }
+  ctx.err(`ronctl: ${err instanceof Error ? err.message : String(err)}`);
+  return EXIT_USAGE;
+}
+
+/** Run ronctl with `argv` (without node and the script); resolves to the exit code. */
+export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  const ctx = new Context(io);
+  const [first, second, ...rest] = argv;
+  if (first === undefined) {
+    ctx.err(topHelp());
+    return EXIT_USAGE;
+  }
+  if (first === '--help' || first === '-h' || first === 'help') {
+    ctx.out(topHelp());
+    return EXIT_OK;
+  }
+  if (!(GROUPS as readonly string[]).includes(first)) {
+    ctx.err(`ronctl: unknown command ${JSON.stringify(first)}\n${topHelp()}`);
+    return EXIT_USAGE;
+  }
+  if (second === undefined || second === '--help' || second === '-h') {
+    if (second === undefined) {
+      ctx.err(groupHelp(first));
+      return EXIT_USAGE;
+    }
+    ctx.out(groupHelp(first));
+    return EXIT_OK;
+  }
+  const cmd = COMMANDS.find((c) => c.group === first && c.name === second);
+  if (cmd === undefined) {
+    ctx.err(`ronctl: unknown command "${first} ${second}"\n${groupHelp(first)}`);
+    return EXIT_USAGE;
+  }
+  let values: Values;
+  let positionals: string[];
+  try {
+    const parsed = parseArgs({ args: rest, options: { ...cmd.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+    values = parsed.values as Values;
+    positionals = parsed.positionals;
+  } catch (err) {
+    return errorExit(new UsageError((err as Error).message), ctx, cmd);
+  }
+  if (values['help'] === true) {
+    ctx.out(cmd.help);
+    return EXIT_OK;
+  }
+  const allowed = cmd.positionals?.length ?? 0;
+  if (positionals.length > allowed) return errorExit(new UsageError(`unexpected argument ${JSON.stringify(positionals[allowed])}`), ctx, cmd);
+  try {
+    return await cmd.run(values, positionals, ctx);
+  } catch (err) {
+    return errorExit(err, ctx, cmd);
+  }
+}

@@ -1,0 +1,609 @@
+import { AuditError, invalidArgument } from '../errors.js';
+import { type Checkpoint } from '../log/checkpoint.js';
+import { EMPTY_ROOT, genesisLink, getHashBackend, setHashBackend, type HashBackend } from '../log/hash.js';
+import { equalBytes } from '../log/merkle.js';
+import type { VerifyFailureReason } from '../log/memory.js';
+import { decodeBundle, tilePath, TILE_HASH_BYTES, TILE_WIDTH } from '../log/tiles.js';
+import { fromBase64 } from '../sign/base64.js';
+import { getEd25519Backend, setEd25519Backend, verifyEd25519 } from '../sign/ed25519.js';
+import { formatVerifierKey, openNote, parseVerifierKey, type VerifierKey } from '../sign/note.js';
+import type { FileOps } from '../sinks/fs.js';
+import { CanonicalScanner } from './canonical-scan.js';
+import { defaultFileOps, inventory, join, parseCheckpointNote, partialOf, readOptional, readTileHashes, type ExportCheckpoint, type TileInventory } from '../sinks/export/reader.js';
+
+/**
+ * Verify an export directory (docs/format.md §10 "Verifying an export", §8, and the key-rotation
+ * trust walk of §12) in one streaming pass: O(log n) memory besides the bundle being checked
+ * (and the few read ahead). Never throws for bad data — the report names the first failure,
+ * the seq range of the bundle or tile it is in, and a stable reason. Throws only for bad
+ * arguments (AUDIT_INVALID_ARGUMENT, AUDIT_KEY_INVALID) and for I/O errors other than a missing
+ * file (an unreadable directory is not a finding about the log).
+ */
+
+export type ExportFailureReason =
+  | VerifyFailureReason
+  | 'malformed_checkpoint'
+  | 'checkpoint_missing'
+  | 'truncated'
+  | 'bundle_malformed'
+  | 'bundle_mismatch'
+  | 'tile_mismatch'
+  | 'tile_missing'
+  | 'key_untrusted'
+  | 'rolled_back'
+  | 'forked';
+
+export interface ExportFailure {
+  readonly reason: ExportFailureReason;
+  readonly message: string;
+  /** The seq range the failure is in (a bundle, a tile's span, or the whole checkpoint); null when no record range applies. */
+  readonly firstSeq: number | null;
+  readonly lastSeq: number | null;
+  /** The record, when one record is at fault. */
+  readonly seq: number | null;
+  /** That record's `time`, when it parses. */
+  readonly time: string | null;
+}
+
+export interface ExportVerifyReport {
+  readonly ok: boolean;
+  /** Origin named by the checkpoint; null when there is no readable checkpoint. */
+  readonly origin: string | null;
+  /** Tree size of the published checkpoint (0 when unreadable). */
+  readonly size: number;
+  /** Records that passed every check (all `size` of them when ok). */
+  readonly verified: number;
+  /** Of those, records whose `time` is within [since, until] (all verified records without a window). */
+  readonly inRange: number;
+  /** The checkpoint's `time` line (ms since the epoch), null when absent. */
+  readonly checkpointTime: number | null;
+  readonly checkpointAgeMs: number | null;
+  /** Verifier keys trusted at the checkpoint's size: the given ones, plus announced, minus retired (§12). */
+  readonly keysTrusted: string[];
+  readonly failure: ExportFailure | null;
+}
+
+export interface ExportVerifyOptions {
+  readonly dir: string;
+  /** Trust root: C2SP verifier keys (vkey strings) of the log, obtained out of band. */
+  readonly keys: readonly string[];
+  /** A signed checkpoint (note text) the auditor saw earlier: the log must extend it. */
+  readonly trustedCheckpoint?: string;
+  /**
+   * Window (ms since the epoch, inclusive) of record `time`s to count and, for readExportRange,
+   * return. It does not shorten verification: the chain and the tree are checked from seq 0,
+   * because every link depends on the one before it.
+   */
+  readonly since?: number;
+  readonly until?: number;
+  /**
+   * Also compare every hash tile present (full, current partial and older partial ones) and every
+   * older partial bundle with what the records imply. Default true. With false, the records, the
+   * chain, the root and the signature are still checked; only the tiles (a derived index for tlog
+   * clients) are not read.
+   */
+  readonly full?: boolean;
+  readonly ops?: FileOps;
+  readonly onProgress?: (done: number, total: number) => void;
+  /**
+   * 'auto' (default): on Node, install the fast hash and Ed25519 backends process-wide first, as
+   * createAudit does (WebAssembly BLAKE3, node:crypto; the same bytes, ~3x faster). 'pure': use
+   * whatever is installed (the pure-JavaScript backends unless an engine installed others).
+   */
+  readonly crypto?: 'auto' | 'pure';
+  /** Clock for checkpointAgeMs (tests). */
+  readonly now?: () => number;
+}
+
+export interface ExportRecord {
+  readonly seq: number;
+  readonly bytes: Uint8Array;
+  readonly record: Readonly<Record<string, unknown>>;
+}
+
+/** Entry bundles read ahead of the one being checked. */
+const READ_AHEAD = 4;
+
+export const KEY_ANNOUNCE_ACTION = 'ron-audit.key.announce';
+export const KEY_RETIRE_ACTION = 'ron-audit.key.retire';
+
+const utf8 = new TextEncoder();
+
+/** The bytes an old key signs to announce a new one (format §12). */
+export function keyAnnounceMessage(origin: string, newVkey: string): Uint8Array {
+  return utf8.encode(`ron-audit key announce v1\n${origin}\n${newVkey}\n`);
+}
+
+/** The bytes the new key signs to retire the old one (format §12). */
+export function keyRetireMessage(origin: string, retiredVkey: string): Uint8Array {
+  return utf8.encode(`ron-audit key retire v1\n${origin}\n${retiredVkey}\n`);
+}
+
+/** A failure found: unwinds the scan to the report. */
+class Found extends Error {
+  constructor(readonly failure: ExportFailure) {
+    super(failure.message);
+  }
+}
+
+function found(reason: ExportFailureReason, message: string, range: [number, number] | null, seq: number | null = null, time: string | null = null): Found {
+  return new Found({ reason, message, firstSeq: range?.[0] ?? null, lastSeq: range?.[1] ?? null, seq, time });
+}
+
+const vkeyOf = (k: VerifierKey): string => formatVerifierKey(k.name, k.publicKey);
+
+/**
+ * The right edge of the tree as leaves stream in (a compact range), which also hands out every
+ * tile-level hash the moment it is complete: a perfect aligned subtree of height 8·L is hash
+ * number i of level L. With `keep`, it fills the current tile of each level for comparison.
+ */
+class TileWalker {
+  private readonly stack: Uint8Array[] = [];
+  private readonly scratch = new Uint8Array(65);
+  size = 0;
+  readonly buffers: Uint8Array[] = [];
+  readonly counts: number[] = [];
+  /** Tiles completed since the last drain: level, index, bytes (8192). */
+  completed: { level: number; n: number; bytes: Uint8Array }[] = [];
+
+  constructor(
+    private readonly keep: boolean,
+    private readonly sha256: HashBackend['sha256'],
+  ) {
+    this.scratch[0] = 0x01;
+  }
+
+  /** RFC 6962 node hash (as nodeHash() in log/hash.ts, without its argument checks: hashes here are ours). */
+  private node(left: Uint8Array, right: Uint8Array): Uint8Array {
+    this.scratch.set(left, 1);
+    this.scratch.set(right, 33);
+    return this.sha256(this.scratch);
+  }
+
+  append(leaf: Uint8Array): void {
+    if (this.keep) this.levelHash(0, leaf);
+    let h = leaf;
+    let count = this.size;
+    let height = 0;
+    while (count % 2 === 1) {
+      h = this.node(this.stack.pop()!, h);
+      count = (count - 1) / 2;
+      height++;
+      if (this.keep && height % 8 === 0) this.levelHash(height / 8, h);
+    }
+    this.stack.push(h);
+    this.size++;
+  }
+
+  private levelHash(level: number, h: Uint8Array): void {
+    const buf = (this.buffers[level] ??= new Uint8Array(TILE_WIDTH * TILE_HASH_BYTES));
+    const count = this.counts[level] ?? 0;
+    const idx = count % TILE_WIDTH;
+    buf.set(h, idx * TILE_HASH_BYTES);
+    this.counts[level] = count + 1;
+    if (idx === TILE_WIDTH - 1) this.completed.push({ level, n: (count + 1) / TILE_WIDTH - 1, bytes: buf.slice() });
+  }
+
+  root(): Uint8Array {
+    if (this.size === 0) return EMPTY_ROOT;
+    let r = this.stack[this.stack.length - 1]!;
+    for (let i = this.stack.length - 2; i >= 0; i--) r = this.node(this.stack[i]!, r);
+    return r;
+  }
+}
+
+/** Leaves [first, last] under hash i of a level-L tile n, clamped to the tree. */
+function spanOf(level: number, n: number, fromHash: number, toHash: number, size: number): [number, number] {
+  const per = TILE_WIDTH ** level;
+  const start = (n * TILE_WIDTH + fromHash) * per;
+  return [start, Math.min((n * TILE_WIDTH + toHash + 1) * per, size) - 1];
+}
+
+const HEX_DIGITS = new TextEncoder().encode('0123456789abcdef');
+
+/** Lowercase hex of a 32-byte hash into `out` (64 ASCII bytes), to compare with a record's `prev` bytes. */
+function hexInto(out: Uint8Array, hash: Uint8Array): void {
+  for (let i = 0; i < hash.length; i++) {
+    out[2 * i] = HEX_DIGITS[hash[i]! >> 4]!;
+    out[2 * i + 1] = HEX_DIGITS[hash[i]! & 15]!;
+  }
+}
+
+/**
+ * The RFC 6962 leaf hash of an entry that sits in its bundle right after its 2-byte length: the
+ * length's low byte is set to 0x00 for the hash and put back, so no copy of the record is made.
+ */
+function leafOf(entry: Uint8Array, sha256: HashBackend['sha256']): Uint8Array {
+  const input = new Uint8Array(entry.buffer, entry.byteOffset - 1, entry.length + 1);
+  const saved = input[0]!;
+  input[0] = 0x00;
+  const h = sha256(input);
+  input[0] = saved;
+  return h;
+}
+
+type BufferLike = { compare(a: Uint8Array, b: Uint8Array): number };
+const NodeBuffer = (globalThis as { Buffer?: BufferLike }).Buffer;
+
+/** Byte equality of public data (tiles, bundles): memcmp on Node, a loop elsewhere. */
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  if (NodeBuffer !== undefined) return NodeBuffer.compare(a, b) === 0;
+  return equalBytes(a, b);
+}
+
+const utf8Strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** A record already scanned as canonical: JSON.parse cannot fail. */
+function parseRecord(bytes: Uint8Array): Record<string, unknown> {
+  return JSON.parse(utf8Strict.decode(bytes)) as Record<string, unknown>;
+}
+
+function timeOf(scanner: CanonicalScanner): string | null {
+  const t = scanner.members.time;
+  return t?.kind === 's' ? scanner.stringOf(t) : null;
+}
+
+function inWindow(time: string | null, since: number, until: number): boolean {
+  const t = time === null ? Number.NaN : Date.parse(time);
+  return t >= since && t <= until;
+}
+
+function firstDifference(a: Uint8Array, b: Uint8Array): number {
+  const len = Math.min(a.length, b.length);
+  for (let i = 0; i < len; i++) if (a[i] !== b[i]) return Math.floor(i / TILE_HASH_BYTES);
+  return Math.floor(len / TILE_HASH_BYTES);
+}
+
+function checkOptions(opts: ExportVerifyOptions): void {
+  if (opts === null || typeof opts !== 'object') throw invalidArgument('options', '{dir, keys, …}', opts);
+  if (typeof opts.dir !== 'string' || opts.dir.length === 0) throw invalidArgument('dir', 'an export directory path', opts.dir);
+  if (!Array.isArray(opts.keys) || opts.keys.length === 0 || !opts.keys.every((k) => typeof k === 'string')) throw invalidArgument('keys', 'a non-empty array of verifier key strings', opts.keys);
+  for (const name of ['since', 'until'] as const) {
+    const v = opts[name];
+    if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v))) throw invalidArgument(name, 'milliseconds since the epoch', v);
+  }
+  if (opts.since !== undefined && opts.until !== undefined && opts.until < opts.since) throw invalidArgument('until', `a time ≥ since (${new Date(opts.since).toISOString()})`, opts.until);
+  if (opts.trustedCheckpoint !== undefined && typeof opts.trustedCheckpoint !== 'string') throw invalidArgument('trustedCheckpoint', 'a signed checkpoint note', opts.trustedCheckpoint);
+  if (opts.full !== undefined && typeof opts.full !== 'boolean') throw invalidArgument('full', 'a boolean', opts.full);
+  if (opts.onProgress !== undefined && typeof opts.onProgress !== 'function') throw invalidArgument('onProgress', 'a function', opts.onProgress);
+  if (opts.crypto !== undefined && opts.crypto !== 'auto' && opts.crypto !== 'pure') throw invalidArgument('crypto', '"auto" or "pure"', opts.crypto);
+}
+
+interface ScanState {
+  origin: string | null;
+  size: number;
+  verified: number;
+  inRange: number;
+  checkpoint: Checkpoint | null;
+  trusted: Map<string, VerifierKey>;
+}
+
+/** Verify an export directory. See ExportVerifyOptions for what `since`, `until` and `full` change (and do not). */
+export async function verifyExport(opts: ExportVerifyOptions): Promise<ExportVerifyReport> {
+  return scanExport(opts, undefined);
+}
+
+/**
+ * Verify the export, then return the records whose `time` is in [from, to] (inclusive, ms since
+ * the epoch). Nothing is returned unless the whole export verifies.
+ */
+export async function readExportRange(opts: Omit<ExportVerifyOptions, 'since' | 'until'> & { from: number; to: number }): Promise<{ records: ExportRecord[]; report: ExportVerifyReport }> {
+  if (opts === null || typeof opts !== 'object') throw invalidArgument('options', '{dir, keys, from, to}', opts);
+  const { from, to, ...rest } = opts;
+  if (typeof from !== 'number' || !Number.isFinite(from)) throw invalidArgument('from', 'milliseconds since the epoch', from);
+  if (typeof to !== 'number' || !Number.isFinite(to) || to < from) throw invalidArgument('to', 'milliseconds since the epoch, ≥ from', to);
+  const records: ExportRecord[] = [];
+  const report = await scanExport({ ...rest, since: from, until: to }, (seq, bytes, record) => records.push({ seq, bytes: bytes.slice(), record }));
+  return { records: report.ok ? records : [], report };
+}
+
+let fastInstalled: Promise<void> | undefined;
+
+/** Install the fast backends (same bytes) once, where they load: Node with WebAssembly. Elsewhere stay pure. */
+function installFastBackends(): Promise<void> {
+  fastInstalled ??= (async () => {
+    if (getHashBackend().name === 'fast') return;
+    try {
+      const [{ createFastBackend }, { nativeEd25519 }] = await Promise.all([import('../log/hash-fast.js'), import('../sign/ed25519-native.js')]);
+      setHashBackend(await createFastBackend());
+      if (getEd25519Backend().name === 'pure') setEd25519Backend(nativeEd25519);
+    } catch {
+      // not on Node, or no WebAssembly: the pure backends compute the same bytes
+    }
+  })();
+  return fastInstalled;
+}
+
+async function scanExport(opts: ExportVerifyOptions, onRecord: ((seq: number, bytes: Uint8Array, record: Record<string, unknown>) => void) | undefined): Promise<ExportVerifyReport> {
+  checkOptions(opts);
+  const initial = opts.keys.map((k) => parseVerifierKey(k));
+  const ops = opts.ops ?? (await defaultFileOps());
+  if (opts.crypto !== 'pure') await installFastBackends();
+  const now = opts.now ?? Date.now;
+  const st: ScanState = { origin: null, size: 0, verified: 0, inRange: 0, checkpoint: null, trusted: new Map(initial.map((k) => [vkeyOf(k), k])) };
+  const report = (failure: ExportFailure | null): ExportVerifyReport => {
+    const time = st.checkpoint?.time ?? null;
+    return {
+      ok: failure === null,
+      origin: st.origin,
+      size: st.size,
+      verified: st.verified,
+      inRange: st.inRange,
+      checkpointTime: time,
+      checkpointAgeMs: time === null ? null : now() - time,
+      keysTrusted: [...st.trusted.keys()],
+      failure,
+    };
+  };
+  // An export directory that is not there is an operator error (exit 2), not a finding.
+  await ops.readdir(opts.dir);
+  try {
+    await scan(opts, ops, st, onRecord);
+    return report(null);
+  } catch (err) {
+    if (err instanceof Found) return report(err.failure);
+    throw err;
+  }
+}
+
+async function scan(opts: ExportVerifyOptions, ops: FileOps, st: ScanState, onRecord: ((seq: number, bytes: Uint8Array, record: Record<string, unknown>) => void) | undefined): Promise<void> {
+  const dir = opts.dir;
+  const full = opts.full ?? true;
+  const raw = await readOptional(ops, join(dir, 'checkpoint'));
+  if (raw === null) throw found('checkpoint_missing', `no checkpoint file in ${dir}: nothing has been published there`, null);
+  let cpn: ExportCheckpoint;
+  try {
+    cpn = parseCheckpointNote(raw);
+  } catch (err) {
+    throw found('malformed_checkpoint', `checkpoint: ${(err as Error).message}`, null);
+  }
+  const cp = cpn.checkpoint;
+  const { origin, size } = cp;
+  st.origin = origin;
+  st.size = size;
+  st.checkpoint = cp;
+  const whole: [number, number] | null = size > 0 ? [0, size - 1] : null;
+  if (![...st.trusted.values()].some((k) => k.name === origin)) {
+    throw found('key_untrusted', `none of the trusted keys is for the log ${JSON.stringify(origin)} (a key's name is its log's origin)`, whole);
+  }
+  // Format §6 rule 2, checked before the long pass: a trusted key's signature that fails rejects the note.
+  const signed = utf8.encode(cpn.parsed.text);
+  for (const sig of cpn.parsed.signatures) {
+    for (const k of st.trusted.values()) {
+      if (k.name === sig.name && k.keyId === sig.keyId && !verifyEd25519(k.publicKey, signed, sig.signature)) {
+        throw found('signature_invalid', `checkpoint signature by ${vkeyOf(k)} does not verify`, whole);
+      }
+    }
+  }
+
+  // The auditor's earlier checkpoint: the log must be at least that large and extend it.
+  let trusted: Checkpoint | undefined;
+  let trustedNote: string | undefined;
+  let trustedOpened = false;
+  if (opts.trustedCheckpoint !== undefined) {
+    let t: ExportCheckpoint;
+    try {
+      t = parseCheckpointNote(opts.trustedCheckpoint);
+    } catch (err) {
+      throw new AuditError('AUDIT_INVALID_ARGUMENT', `trustedCheckpoint: ${(err as Error).message}`, { argument: 'trustedCheckpoint' });
+    }
+    trusted = t.checkpoint;
+    trustedNote = t.note;
+    if (trusted.origin !== origin) throw found('origin_mismatch', `the trusted checkpoint is for ${JSON.stringify(trusted.origin)}, this export is ${JSON.stringify(origin)}`, null);
+    try {
+      openNote(trustedNote, [...st.trusted.values()]);
+      trustedOpened = true;
+    } catch {
+      // Maybe signed by a key announced later in the log: checked again at its size.
+    }
+    if (trusted.size > size) {
+      if (!trustedOpened) throw new AuditError('AUDIT_SIGNATURE_INVALID', 'the trusted checkpoint is not signed by any of the given keys', { argument: 'trustedCheckpoint' });
+      throw found('rolled_back', `the export's checkpoint has size ${size}, smaller than the trusted checkpoint's ${trusted.size}: records ${size}–${trusted.size - 1} were cut or the checkpoint was rolled back`, [size, trusted.size - 1]);
+    }
+  }
+  const walker = new TileWalker(full, getHashBackend().sha256);
+  const checkTrusted = (): void => {
+    if (trusted === undefined || walker.size !== trusted.size) return;
+    if (!trustedOpened) {
+      try {
+        openNote(trustedNote!, [...st.trusted.values()]);
+      } catch {
+        throw new AuditError('AUDIT_SIGNATURE_INVALID', `the trusted checkpoint is not signed by a key trusted at its size ${trusted.size}`, { argument: 'trustedCheckpoint' });
+      }
+    }
+    if (!equalBytes(walker.root(), trusted.root)) {
+      throw found('forked', `the first ${trusted.size} records do not have the trusted checkpoint's root: this log is not an extension of the one you saw`, trusted.size > 0 ? [0, trusted.size - 1] : null);
+    }
+  };
+  checkTrusted();
+
+  const inv = await inventory(ops, dir);
+  const hasWindow = opts.since !== undefined || opts.until !== undefined;
+  const since = opts.since ?? -Infinity;
+  const until = opts.until ?? Infinity;
+  const scanner = new CanonicalScanner();
+  const backend = getHashBackend();
+  const prevHex = new Uint8Array(64);
+  hexInto(prevHex, genesisLink(origin));
+  const bundles = Math.ceil(size / TILE_WIDTH);
+
+  type Fetched = { bytes: Uint8Array | null; exact: boolean; path: string; tile: Uint8Array | null | undefined };
+  const fetch = async (b: number): Promise<Fetched> => {
+    const count = Math.min(TILE_WIDTH, size - b * TILE_WIDTH);
+    const exactPath = tilePath('entries', b, count);
+    const tileP = full && count === TILE_WIDTH ? readOptional(ops, join(dir, tilePath(0, b))) : Promise.resolve(undefined);
+    let bytes = await readOptional(ops, join(dir, exactPath));
+    let path = exactPath;
+    if (bytes === null && count < TILE_WIDTH) {
+      // As a tlog client would: the partial bundle may be gone once the full one exists.
+      for (const alt of [tilePath('entries', b), ...inv.partials('entries', b).filter((w) => w > count).map((w) => tilePath('entries', b, w))]) {
+        bytes = await readOptional(ops, join(dir, alt));
+        if (bytes !== null) {
+          path = alt;
+          break;
+        }
+      }
+    }
+    return { bytes, exact: path === exactPath, path, tile: await tileP };
+  };
+
+  // Read ahead a few bundles so the file reads overlap the hashing (memory: READ_AHEAD bundles).
+  const ahead: Promise<Fetched>[] = [];
+  let queued = 0;
+  const refill = (): void => {
+    while (queued < bundles && ahead.length < READ_AHEAD) {
+      const p = fetch(queued++);
+      p.catch(() => undefined); // a read-ahead that fails is reported when awaited
+      ahead.push(p);
+    }
+  };
+  for (let b = 0; b < bundles; b++) {
+    refill();
+    const got = await ahead.shift()!;
+    const start = b * TILE_WIDTH;
+    const count = Math.min(TILE_WIDTH, size - start);
+    const range: [number, number] = [start, start + count - 1];
+    if (got.bytes === null) throw found('truncated', `entry bundle ${tilePath('entries', b, count)} is missing: the checkpoint covers ${size} records`, range, start);
+    const entries = decodeBundle(got.bytes);
+    if (entries === null) throw found('bundle_malformed', `entry bundle ${got.path}: a length prefix runs past the end of the file`, range, start);
+    const n = Math.min(entries.length, count);
+    for (let i = 0; i < n; i++) {
+      const seq = start + i;
+      const bytes = entries[i]!;
+      if (!scanner.scan(bytes)) throw found('not_canonical', `record ${seq} is not RFC 8785 canonical JSON: ${scanner.error} (byte ${scanner.errorAt})`, range, seq);
+      const m = scanner.members;
+      if (m.v?.kind !== 'n' || scanner.numberOf(m.v) !== 1) throw found('bad_version', `record ${seq}: format version ${m.v === null ? 'missing' : scanner.decodeString(m.v.start, m.v.end, true)}`, range, seq, timeOf(scanner));
+      if (m.seq?.kind !== 'n' || scanner.numberOf(m.seq) !== seq) {
+        throw found('bad_seq', `record at position ${seq} says seq ${m.seq === null ? 'nothing' : scanner.decodeString(m.seq.start, m.seq.end, true)} (an entry was deleted, duplicated, moved or inserted)`, range, seq, timeOf(scanner));
+      }
+      if (!scanner.equalsBytes(m.prev, prevHex)) throw found('chain_broken', `record ${seq}: prev does not match the hash of record ${seq - 1 < 0 ? 'the genesis link' : seq - 1}`, range, seq, timeOf(scanner));
+      let rec: Record<string, unknown> | undefined;
+      if (scanner.equalsAscii(m.action, KEY_ANNOUNCE_ACTION) || scanner.equalsAscii(m.action, KEY_RETIRE_ACTION)) {
+        rec = parseRecord(bytes);
+        keyRecord(st, origin, rec, seq, timeOf(scanner), range);
+      }
+      hexInto(prevHex, backend.blake3Keyed('chain', bytes));
+      walker.append(leafOf(bytes, backend.sha256));
+      st.verified = seq + 1;
+      if (!hasWindow || inWindow(timeOf(scanner), since, until)) {
+        st.inRange++;
+        if (onRecord !== undefined) onRecord(seq, bytes, rec ?? parseRecord(bytes));
+      }
+      if (trusted !== undefined) checkTrusted();
+    }
+    if (entries.length < count) throw found('truncated', `entry bundle ${got.path} holds ${entries.length} records, the checkpoint needs ${count}`, range, start + entries.length);
+    if (got.exact && entries.length > count) throw found('bundle_malformed', `entry bundle ${got.path} holds ${entries.length} records, expected ${count}`, range);
+    if (full) {
+      await checkOlderBundles(ops, dir, inv, b, count, got.bytes, entries, range);
+      for (const t of walker.completed) await checkTile(ops, dir, inv, t.level, t.n, TILE_WIDTH, t.bytes, size, t.level === 0 ? got.tile : undefined);
+      walker.completed = [];
+    }
+    opts.onProgress?.(start + count, size);
+  }
+  if (full) {
+    // The right edge: the partial tile each level has at this size, and older partials of it.
+    for (let level = 0; ; level++) {
+      const { n, width } = partialOf(size, level);
+      if (n === 0 && width === 0) break;
+      if (width === 0) continue;
+      await checkTile(ops, dir, inv, level, n, width, walker.buffers[level]!.subarray(0, width * TILE_HASH_BYTES), size, undefined);
+    }
+  }
+  const opened = openWithTrusted(cpn.note, st);
+  if (opened !== null) throw found(opened.reason, opened.message, whole);
+  if (!equalBytes(walker.root(), cp.root)) throw found('root_mismatch', `the root of the ${size} records does not match the signed checkpoint`, whole);
+}
+
+function openWithTrusted(note: string, st: ScanState): { reason: ExportFailureReason; message: string } | null {
+  try {
+    openNote(note, [...st.trusted.values()]);
+    return null;
+  } catch (err) {
+    const e = err as AuditError;
+    if (e.code === 'AUDIT_SIGNATURE_INVALID' && e.details['keyId'] !== undefined) return { reason: 'signature_invalid', message: `checkpoint: ${e.message}` };
+    if (e.code === 'AUDIT_SIGNATURE_INVALID') {
+      return { reason: 'key_untrusted', message: `checkpoint of size ${st.size} carries no signature by a key trusted at that size (trusted: ${[...st.trusted.keys()].join(', ') || 'none'})` };
+    }
+    return { reason: 'malformed_checkpoint', message: `checkpoint: ${e.message}` };
+  }
+}
+
+/** Format §12: an announcement adds a key, a retirement removes one, each only when signed by a key trusted at that point. */
+function keyRecord(st: ScanState, origin: string, rec: Record<string, unknown>, seq: number, time: string | null, range: [number, number]): void {
+  const announce = rec['action'] === KEY_ANNOUNCE_ACTION;
+  const ann = rec['annotations'];
+  const a = ann !== null && typeof ann === 'object' && !Array.isArray(ann) ? (ann as Record<string, unknown>) : {};
+  const subjectField = announce ? 'ron-audit.key.new' : 'ron-audit.key.retired';
+  const subject = a[subjectField];
+  const by = a['ron-audit.key.by'];
+  const sigText = a['ron-audit.key.sig'];
+  const bad = (why: string): Found => found('key_untrusted', `record ${seq} (${String(rec['action'])}): ${why}`, range, seq, time);
+  if (typeof subject !== 'string' || typeof by !== 'string' || typeof sigText !== 'string') throw bad(`needs string annotations ${subjectField}, ron-audit.key.by and ron-audit.key.sig`);
+  let byKey: VerifierKey;
+  let subjectKey: VerifierKey;
+  try {
+    byKey = parseVerifierKey(by);
+    subjectKey = parseVerifierKey(subject);
+  } catch (err) {
+    throw bad((err as Error).message);
+  }
+  const signer = st.trusted.get(vkeyOf(byKey));
+  if (signer === undefined) throw bad(`signed by ${by}, which is not trusted at seq ${seq}`);
+  if (subjectKey.name !== origin) throw bad(`key ${subject} is not named for this log's origin`);
+  const sig = fromBase64(sigText);
+  const message = announce ? keyAnnounceMessage(origin, subject) : keyRetireMessage(origin, subject);
+  if (sig === null || !verifyEd25519(signer.publicKey, message, sig)) throw bad(`the signature by ${by} does not verify`);
+  if (announce) st.trusted.set(vkeyOf(subjectKey), subjectKey);
+  else st.trusted.delete(vkeyOf(subjectKey));
+}
+
+/** Older partial bundles at this index must be exact byte prefixes of the bundle just verified. */
+async function checkOlderBundles(ops: FileOps, dir: string, inv: TileInventory, b: number, count: number, bytes: Uint8Array, entries: readonly Uint8Array[], range: [number, number]): Promise<void> {
+  const widths = inv.partials('entries', b).filter((w) => w < count);
+  if (widths.length === 0) return;
+  const ends: number[] = [];
+  let off = 0;
+  for (const e of entries) ends.push((off += 2 + e.length));
+  for (const w of widths) {
+    const rel = tilePath('entries', b, w);
+    const older = await readOptional(ops, join(dir, rel));
+    if (older === null) continue;
+    const want = bytes.subarray(0, ends[w - 1]);
+    if (!sameBytes(older, want)) {
+      const olderEntries = decodeBundle(older);
+      let i = 0;
+      while (olderEntries !== null && i < Math.min(w, olderEntries.length) && equalBytes(olderEntries[i]!, entries[i]!)) i++;
+      throw found('bundle_mismatch', `older partial bundle ${rel} disagrees with the verified records (first difference at record ${range[0] + i})`, [range[0], range[0] + w - 1], range[0] + Math.min(i, w - 1));
+    }
+  }
+}
+
+/**
+ * Compare hash tile (level, n) with the recomputed hashes [0, width): the exact file must exist
+ * (or the full tile, for a partial one), and every older partial tile at that index must be a prefix.
+ */
+async function checkTile(ops: FileOps, dir: string, inv: TileInventory, level: number, n: number, width: number, want: Uint8Array, size: number, prefetched: Uint8Array | null | undefined): Promise<void> {
+  const rel = tilePath(level, n, width);
+  let got: Uint8Array | null;
+  if (prefetched !== undefined) got = prefetched;
+  else got = await readTileHashes(ops, dir, level, n, width, inv);
+  if (got === null) throw found('tile_missing', `hash tile ${rel} is missing`, spanOf(level, n, 0, width - 1, size));
+  if (!sameBytes(got, want)) {
+    const i = firstDifference(got, want);
+    const span = spanOf(level, n, Math.min(i, width - 1), Math.min(i, width - 1), size);
+    throw found('tile_mismatch', `hash tile ${rel}: hash ${i} does not match the records (leaves ${span[0]}–${span[1]})`, span, level === 0 ? span[0] : null);
+  }
+  for (const w of inv.partials(level, n)) {
+    if (w >= width) continue; // the current partial (already compared) or one beyond this checkpoint
+    const orel = tilePath(level, n, w);
+    const older = await readOptional(ops, join(dir, orel));
+    if (older === null) continue;
+    const prefix = want.subarray(0, w * TILE_HASH_BYTES);
+    if (!sameBytes(older, prefix)) {
+      const i = Math.min(firstDifference(older, prefix), w - 1);
+      const span = spanOf(level, n, i, i, size);
+      throw found('tile_mismatch', `older partial tile ${orel}: hash ${i} does not match the records (leaves ${span[0]}–${span[1]})`, span, level === 0 ? span[0] : null);
+    }
+  }
+}

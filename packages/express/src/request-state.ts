@@ -1,0 +1,258 @@
+import { randomUUID } from 'node:crypto';
+import type { Request, Response } from 'express';
+import {
+  actionFor,
+  defaultActor,
+  httpEvent,
+  outcomeOf,
+  resolveLevel,
+  type Actor,
+  type AuditEvent,
+  type AuditLevel,
+  type AuditSlot,
+  type HttpExchange,
+  type LevelDecision,
+  type RouteAuditConfig,
+  type Target,
+} from '@ron-audit/core';
+import type { ResolvedOptions } from './options.js';
+import { ResponseCapture } from './response-capture.js';
+import { routeOf } from './route-template.js';
+
+/**
+ * One request's audit state, from admission to the record. Also the handle the host sees as
+ * `req.audit` (RequestAudit): the record id, the level, and setters for what only the handler knows.
+ */
+
+/** The per-request handle, at `req[requestPropertyName]` (default `req.audit`). */
+export interface RequestAudit {
+  /** The record id (also the Audit-Id header); undefined when this request is not audited (skipped, opted out, passed unaudited). */
+  readonly id: string | undefined;
+  /** X-Request-Id of the request, or a generated UUID; recorded as request_id. */
+  readonly requestId: string;
+  /** The route's audit level (decided once the route is known). */
+  readonly level: AuditLevel;
+  /** Set the actor explicitly (wins over the `actor` option and req.user). */
+  setActor(actor: Actor): void;
+  /** The object acted upon, e.g. {type: 'order', id: '42'}. */
+  setTarget(target: Target): void;
+  /** Add a string annotation to the record. */
+  annotate(key: string, value: string): void;
+}
+
+/** What every request of one middleware instance shares. */
+export interface AuditContext {
+  readonly options: ResolvedOptions;
+  /** Bytes of a response buffered at most (digest cap). */
+  readonly responseCap: number;
+  /** Whether res.write/res.end are wrapped (some route may be 'requestResponse'). */
+  captureResponses: boolean;
+}
+
+function requestIdOf(req: Request): string {
+  const given = req.headers['x-request-id'];
+  const id = Array.isArray(given) ? given[0] : given;
+  return typeof id === 'string' && id.length > 0 ? id : randomUUID();
+}
+
+function pathAndQuery(url: string): { path: string; query: string | undefined } {
+  const q = url.indexOf('?');
+  let path = q === -1 ? url : url.slice(0, q);
+  if (path[0] !== '/') {
+    // absolute-form request target (proxies): keep the path only
+    try {
+      path = new URL(path).pathname;
+    } catch {
+      /* not a URL: record it as given */
+    }
+  }
+  return { path, query: q === -1 ? undefined : url.slice(q + 1) };
+}
+
+function errorOf(err: unknown): HttpExchange['error'] {
+  if (err === null || typeof err !== 'object') return { name: 'Error', message: String(err) };
+  const e = err as { name?: unknown; message?: unknown; code?: unknown };
+  return {
+    name: typeof e.name === 'string' ? e.name : 'Error',
+    message: typeof e.message === 'string' ? e.message : '',
+    code: typeof e.code === 'string' ? e.code : undefined,
+  };
+}
+
+export class RequestState implements RequestAudit {
+  slot: AuditSlot | undefined;
+  readonly requestId: string;
+  /** Route template captured when Express matched the route (see trackRoute). */
+  route: string | undefined;
+  private readonly started = performance.now();
+  private readonly path: string;
+  private readonly query: string | undefined;
+  private decision: LevelDecision | undefined;
+  private routeConfig: RouteAuditConfig | false | undefined;
+  private actor: Actor | undefined;
+  private target: Target | undefined;
+  private annotations: Record<string, string> | undefined;
+  private error: HttpExchange['error'];
+  private capture: ResponseCapture | undefined;
+
+  constructor(
+    private readonly ctx: AuditContext,
+    private readonly req: Request,
+    private readonly res: Response,
+  ) {
+    this.requestId = requestIdOf(req);
+    const pq = pathAndQuery(req.originalUrl ?? req.url);
+    this.path = pq.path;
+    this.query = pq.query;
+  }
+
+  get id(): string | undefined {
+    return this.slot?.id;
+  }
+
+  get level(): AuditLevel {
+    // Reading the level must not fix it: before routing, the route (and its config) is not known yet.
+    return (this.decision ?? this.resolve()).level;
+  }
+
+  setActor(actor: Actor): void {
+    this.actor = actor;
+  }
+
+  setTarget(target: Target): void {
+    this.target = target;
+  }
+
+  annotate(key: string, value: string): void {
+    (this.annotations ??= {})[key] = value;
+  }
+
+  /** errorHandler(): the error the handler passed on. */
+  recordError(err: unknown): void {
+    this.error = errorOf(err);
+  }
+
+  /** auditor.route(config): per-route settings, decided at once (the route is known by now). */
+  configure(config: RouteAuditConfig | false): void {
+    this.routeConfig = config;
+    this.decision = undefined;
+    if (config !== false && config.longLived === true) this.slot?.markLongLived();
+    this.decide();
+  }
+
+  /**
+   * Express sets `req.route` when a route matches, while req.baseUrl still names the router that
+   * matched it; by the time an error handler at the top writes the response, baseUrl has been
+   * restored to the parent's. So the template is taken at the assignment.
+   */
+  trackRoute(): void {
+    let value: unknown;
+    const label = this.ctx.options.routeLabel;
+    Object.defineProperty(this.req, 'route', {
+      configurable: true,
+      enumerable: true,
+      get: () => value,
+      set: (route: unknown) => {
+        value = route;
+        let template: string | undefined;
+        if (label !== undefined) {
+          try {
+            template = label(this.req);
+          } catch {
+            template = undefined;
+          }
+        }
+        this.route = template ?? routeOf(this.req);
+      },
+    });
+  }
+
+  /** The level, decided once the route is known: at the first header or body write, or at the end. */
+  decide(): LevelDecision {
+    if (this.decision !== undefined) return this.decision;
+    const d = this.resolve();
+    this.decision = d;
+    if (d.level === 'none') {
+      if (this.slot !== undefined) {
+        this.slot.release();
+        this.slot = undefined;
+        if (!this.res.headersSent) this.res.removeHeader('Audit-Id');
+      }
+    } else if (d.level === 'requestResponse' && this.slot !== undefined && this.ctx.captureResponses) {
+      this.capture ??= new ResponseCapture(this.ctx.responseCap);
+    }
+    return d;
+  }
+
+  private resolve(): LevelDecision {
+    const o = this.ctx.options;
+    return resolveLevel({ method: this.req.method, route: this.route, path: this.path }, o.rules, this.routeConfig, o.level);
+  }
+
+  /** For the res.write/res.end wrappers. */
+  responseCapture(): ResponseCapture | undefined {
+    return this.decide().level === 'requestResponse' ? this.capture : undefined;
+  }
+
+  /** The response is finished (or the client went away): fill the slot. */
+  finish(): void {
+    const d = this.decide();
+    const slot = this.slot;
+    if (slot === undefined) return;
+    this.slot = undefined;
+    let event: AuditEvent;
+    try {
+      event = httpEvent(this.exchange(d));
+      if (this.capture !== undefined) event = this.capture.correct(event);
+    } catch (err) {
+      // An admitted request is always recorded; a hook that threw leaves a reduced record.
+      const aborted = !this.res.writableEnded;
+      event = {
+        action: d.action ?? actionFor(this.req.method, this.route),
+        outcome: outcomeOf(this.res.statusCode, aborted, this.error),
+        attributes: { 'http.request.method': this.req.method, 'url.path': this.path, 'http.response.status_code': this.res.statusCode },
+        annotations: { 'ron-audit.adapter_error': err instanceof Error ? err.message.slice(0, 1024) : String(err).slice(0, 1024) },
+      };
+    }
+    slot.commit(event);
+  }
+
+  private exchange(d: LevelDecision): HttpExchange {
+    const { req, res } = this;
+    const o = this.ctx.options;
+    const aborted = !res.writableEnded;
+    const detailed = d.level === 'request' || d.level === 'requestResponse';
+    return {
+      method: req.method,
+      route: this.route,
+      path: this.path,
+      query: this.query,
+      scheme: req.protocol,
+      status: res.statusCode,
+      aborted,
+      durationMs: performance.now() - this.started,
+      clientAddress: req.ip,
+      userAgent: headerText(req.headers['user-agent']),
+      requestId: this.requestId,
+      traceparent: headerText(req.headers['traceparent']),
+      actor: this.actor ?? (o.actor !== undefined ? o.actor(req) : defaultActor((req as { user?: unknown }).user)),
+      target: this.target,
+      level: d.level,
+      action: d.action,
+      requestHeaders: detailed ? req.headers : undefined,
+      responseHeaders: d.level === 'requestResponse' ? res.getHeaders() : undefined,
+      requestBody: detailed ? (req as { body?: unknown }).body : undefined,
+      requestContentType: headerText(req.headers['content-type']),
+      responseBody: this.capture?.bytes(),
+      responseContentType: headerText(res.getHeader('content-type')),
+      maxBodyBytes: o.maxBodyBytes,
+      error: this.error,
+      annotations: this.annotations,
+    };
+  }
+}
+
+function headerText(v: string | number | readonly string[] | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  return Array.isArray(v) ? v[0] : String(v);
+}

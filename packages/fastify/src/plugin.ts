@@ -1,0 +1,230 @@
+import { admit, createAudit, httpEvent, resolveLevel, type Actor, type AdmitOptions, type AuditEngine, type AuditHealth } from '@ron-audit/core';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, HookHandlerDoneFunction, RouteOptions } from 'fastify';
+import { fastifyPlugin } from 'fastify-plugin';
+import { exchangeOf, type RequestAudit } from './exchange.js';
+import { checkRouteConfig, resolveOptions, type FastifyAuditOptions, type FastifyAuditRouteConfig, type ResolvedOptions } from './options.js';
+import { AuditRefusedError } from './refusal.js';
+
+/**
+ * The Fastify life cycle mapped onto the core, one hook per step:
+ * onRequest admits (reserve a slot before any handler; 503 when saturated), preHandler reads the
+ * actor after the host's authentication, onSend keeps the response payload at requestResponse,
+ * onError stashes the error, onResponse / onRequestAbort commit the record, preClose / onClose
+ * report not-ready and drain.
+ */
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** `false` (or level 'none'): no record and no Audit-Id for this route. */
+    audit?: false | FastifyAuditRouteConfig;
+  }
+  interface FastifyInstance {
+    audit: FastifyAudit;
+  }
+}
+
+/** `fastify.audit`: the engine and the questions a host asks it. */
+export interface FastifyAudit {
+  readonly engine: AuditEngine;
+  isSaturated(): boolean;
+  /** The engine's health; not ready from the moment the server starts closing. */
+  health(): AuditHealth;
+  /** Resolves when every record so far is appended and under a signed checkpoint. */
+  flush(): Promise<void>;
+}
+
+/** Route template label of requests no route matched (the raw URL is never a metric label). */
+const UNMATCHED = '(unmatched)';
+const kAudit = Symbol('ron-audit.request');
+
+type Carrier = { [kAudit]: (RequestAudit & { reply: FastifyReply }) | null };
+const stateOf = (request: FastifyRequest): (RequestAudit & { reply: FastifyReply }) | null => (request as unknown as Carrier)[kAudit];
+
+function pathOf(url: string): string {
+  const q = url.indexOf('?');
+  return q < 0 ? url : url.slice(0, q);
+}
+
+function isStream(payload: unknown): boolean {
+  return payload !== null && typeof payload === 'object' && typeof (payload as { pipe?: unknown }).pipe === 'function';
+}
+
+function resolveActor(opts: ResolvedOptions, request: FastifyRequest, state: RequestAudit): Actor | undefined {
+  try {
+    return opts.actor(request) ?? undefined;
+  } catch (err) {
+    state.actorError = err instanceof Error ? err.message : String(err);
+    return undefined;
+  }
+}
+
+const auditPlugin: FastifyPluginAsync<FastifyAuditOptions> = async (fastify: FastifyInstance, options: FastifyAuditOptions) => {
+  const opts = resolveOptions(options);
+  const owned = options.audit === undefined;
+  const engine: AuditEngine =
+    options.audit ?? createAudit({ logger: fastify.log, ...options.engine, ...(options.registry === undefined ? {} : { registry: options.registry }) });
+  let closing = false;
+
+  function health(): AuditHealth {
+    const h = engine.health();
+    if (!closing || !h.ready) return h;
+    return { ...h, ready: false, status: 'closing', reasons: [...h.reasons, { code: 'AUDIT_CLOSED', message: 'the server is shutting down' }] };
+  }
+
+  const decorator: FastifyAudit = {
+    engine,
+    isSaturated: () => engine.isSaturated(),
+    health,
+    flush: () => engine.flush(),
+  };
+  fastify.decorate('audit', decorator);
+  fastify.decorateRequest(kAudit, null);
+
+  function commit(request: FastifyRequest, aborted: boolean): void {
+    const state = stateOf(request);
+    if (state === null || state.done) return;
+    state.done = true;
+    const actor = state.actor ?? resolveActor(opts, request, state);
+    const exchange = exchangeOf(request, state.reply, state, actor, aborted, opts.maxBodyBytes);
+    try {
+      state.slot.commit(httpEvent(exchange));
+    } catch (err) {
+      // An admitted request is always recorded: fall back to the metadata of the exchange.
+      request.log.error({ err }, 'ron-audit: could not build the full record; recording metadata only');
+      try {
+        state.slot.commit(httpEvent({ ...exchange, level: 'metadata', annotations: { 'ron-audit.adapter_error': String((err as Error).message).slice(0, 4096) } }));
+      } catch (again) {
+        // Do not hold a queue slot until close for a record that cannot be built at all.
+        request.log.error({ err: again }, 'ron-audit: could not record the request');
+        state.slot.release();
+      }
+    }
+  }
+
+  fastify.addHook('onRoute', (route: RouteOptions) => {
+    checkRouteConfig(`${String(route.method)} ${route.url}`, route.config?.audit);
+  });
+
+  fastify.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
+    const route = request.routeOptions.url;
+    const method = request.method;
+    const readiness = opts.readiness;
+    if (readiness !== undefined && (method === 'GET' || method === 'HEAD')) {
+      const joined = route === readiness.path;
+      const served = route === undefined && readiness.serve && pathOf(request.url) === readiness.path;
+      if (joined || served) {
+        const h = health();
+        // Not ready: answer for the host's route too, with the reason. Ready: the host's route runs (audited as it is configured).
+        if (served || !h.ready) {
+          void reply
+            .code(h.ready ? 200 : 503)
+            .header('cache-control', 'no-store')
+            .send({ ready: h.ready, status: h.status, reasons: h.reasons });
+          return;
+        }
+      }
+    }
+    const config = request.routeOptions.config.audit;
+    const decision = resolveLevel({ method, route, path: pathOf(request.url) }, opts.rules, config, opts.level);
+    if (decision.level === 'none') {
+      done();
+      return;
+    }
+    const admitOptions: AdmitOptions = {
+      method,
+      endpoint: route ?? UNMATCHED,
+      longLived: config !== false && config?.longLived === true,
+      passReadsWhenSaturated: opts.skipOnError,
+      ...(opts.retryAfter === undefined ? {} : { retryAfterSeconds: opts.retryAfter }),
+    };
+    const admission = admit(engine, admitOptions);
+    if (admission.kind === 'pass') {
+      done();
+      return;
+    }
+    if (admission.kind === 'refused') {
+      reply.header('retry-after', String(admission.retryAfterSeconds));
+      done(new AuditRefusedError(admission));
+      return;
+    }
+    (request as unknown as Carrier)[kAudit] = {
+      slot: admission.slot,
+      reply,
+      level: decision.level,
+      action: decision.action,
+      actor: undefined,
+      actorError: undefined,
+      error: undefined,
+      responseBody: undefined,
+      done: false,
+    };
+    reply.header('audit-id', admission.slot.id);
+    done();
+  });
+
+  fastify.addHook('preHandler', (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) => {
+    const state = stateOf(request);
+    if (state !== null) state.actor = resolveActor(opts, request, state);
+    done();
+  });
+
+  fastify.addHook('onSend', (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err?: Error | null) => void) => {
+    // Fastify answers requests that arrive while closing with `Connection: close`; a request already
+    // in flight would otherwise leave its keep-alive socket open and hold server.close() — and with
+    // it the audit drain in onClose — until keepAliveTimeout.
+    if (closing && request.raw.httpVersionMajor === 1) void reply.header('connection', 'close');
+    const state = stateOf(request);
+    if (state !== null && !state.done) {
+      // A streamed body is not captured (it would have to be buffered); the request is long-lived from here on.
+      if (isStream(payload)) state.slot.markLongLived();
+      else if (state.level === 'requestResponse') state.responseBody = payload;
+    }
+    done();
+  });
+
+  fastify.addHook('onError', (request: FastifyRequest, _reply: FastifyReply, error: Error & { code?: unknown }, done: () => void) => {
+    const state = stateOf(request);
+    if (state !== null) state.error = { name: error.name, message: error.message, code: typeof error.code === 'string' ? error.code : undefined };
+    done();
+  });
+
+  fastify.addHook('onResponse', (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) => {
+    commit(request, false);
+    done();
+  });
+
+  fastify.addHook('onRequestAbort', (request: FastifyRequest, done: HookHandlerDoneFunction) => {
+    commit(request, true);
+    done();
+  });
+
+  if (opts.metricsPath !== undefined) {
+    const registry = engine.metrics.registry;
+    fastify.get(opts.metricsPath, { config: { audit: false } }, async (_request, reply) => {
+      void reply.type(registry.contentType);
+      return registry.metrics();
+    });
+  }
+
+  fastify.addHook('preClose', (done: HookHandlerDoneFunction) => {
+    closing = true;
+    done();
+  });
+
+  // Runs after Fastify's server.close() completed, i.e. after in-flight requests committed their slots.
+  fastify.addHook('onClose', async () => {
+    if (owned) await engine.close();
+    else await engine.flush();
+  });
+
+  // Let the key load before the first request (a missing key is reported by readiness, not thrown).
+  await engine.ready().catch(() => undefined);
+};
+
+// fastify-plugin's declarations resolve 'fastify' from where fastify-plugin is installed, which
+// can be another copy than the host's (and then lacks this file's augmentation); the wrapper
+// returns its argument, so it is typed on this side.
+const skipOverride = fastifyPlugin as unknown as <T>(fn: T, meta: { readonly fastify: string; readonly name: string }) => T;
+
+/** `app.register(audit, options)`: one tamper-evident audit record per request. */
+export const audit: FastifyPluginAsync<FastifyAuditOptions> = skipOverride(auditPlugin, { fastify: '5.x', name: '@ron-audit/fastify' });
