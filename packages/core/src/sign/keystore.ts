@@ -32,18 +32,19 @@ function unavailable(alias: string, why: string): AuditError {
   return new AuditError('AUDIT_KEY_UNAVAILABLE', `signing key "${alias}" is unavailable: ${why}`, { alias });
 }
 
-export async function generateKey(dir: string, alias: string, now: Date = new Date()): Promise<KeyInfo> {
-  const path = keyPath(dir, alias);
+/**
+ * Create a key file exclusively (never overwrite a signing key), 0600, fsynced with its directory.
+ * Shared by the Ed25519 key and its optional ML-DSA-44 companion.
+ */
+async function createKeyFile(dir: string, path: string, alias: string, algorithm: 'ed25519' | 'ml-dsa-44', seed: Uint8Array, publicKey: Uint8Array, now: Date): Promise<KeyInfo> {
   await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-  const seed = new Uint8Array(randomBytes(32));
-  const publicKey = publicKeyFromSeed(seed);
   const created = now.toISOString();
-  const body = JSON.stringify({ v: 1, alias, algorithm: 'ed25519', seed: toBase64(seed), public: toBase64(publicKey), created }) + '\n';
+  const body = JSON.stringify({ v: 1, alias, algorithm, seed: toBase64(seed), public: toBase64(publicKey), created }) + '\n';
   let fh: fs.FileHandle;
   try {
     fh = await fs.open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new AuditError('AUDIT_KEY_INVALID', `key "${alias}" already exists in ${dir}; refusing to overwrite a signing key`, { alias });
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new AuditError('AUDIT_KEY_INVALID', `${algorithm} key "${alias}" already exists in ${dir}; refusing to overwrite a signing key`, { alias });
     throw err;
   }
   try {
@@ -59,6 +60,12 @@ export async function generateKey(dir: string, alias: string, now: Date = new Da
     await dh.close();
   }
   return { alias, publicKey, created };
+}
+
+export async function generateKey(dir: string, alias: string, now: Date = new Date()): Promise<KeyInfo> {
+  const path = keyPath(dir, alias);
+  const seed = new Uint8Array(randomBytes(32));
+  return createKeyFile(dir, path, alias, 'ed25519', seed, publicKeyFromSeed(seed), now);
 }
 
 async function readKeyFile(dir: string, alias: string): Promise<{ seed: Uint8Array; info: KeyInfo }> {
@@ -124,25 +131,8 @@ function pqPath(dir: string, alias: string): string {
 
 export async function generatePqKey(dir: string, alias: string, now: Date = new Date()): Promise<KeyInfo> {
   const path = pqPath(dir, alias);
-  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
   const seed = new Uint8Array(randomBytes(32));
-  const { publicKey } = mldsaKeypair(seed);
-  const created = now.toISOString();
-  const body = JSON.stringify({ v: 1, alias, algorithm: 'ml-dsa-44', seed: toBase64(seed), public: toBase64(publicKey), created }) + '\n';
-  let fh: fs.FileHandle;
-  try {
-    fh = await fs.open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new AuditError('AUDIT_KEY_INVALID', `ML-DSA key "${alias}" already exists in ${dir}; refusing to overwrite a signing key`, { alias });
-    throw err;
-  }
-  try {
-    await fh.writeFile(body);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  return { alias, publicKey, created };
+  return createKeyFile(dir, path, alias, 'ml-dsa-44', seed, mldsaKeypair(seed).publicKey, now);
 }
 
 export async function loadPqSigner(dir: string, alias: string): Promise<Signer> {

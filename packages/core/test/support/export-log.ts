@@ -1,6 +1,6 @@
 // Logs and exports built from the format layer, for the export writer, verifier, receipt and CLI
 // tests: real records (prepareEvent + the chain), real Ed25519 signatures, real files.
-import { readdir } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { formatCheckpoint } from '../../src/log/checkpoint.js';
 import { genesisLink, leafHash, recordHash } from '../../src/log/hash.js';
@@ -12,6 +12,8 @@ import { toBase64 } from '../../src/sign/base64.js';
 import { signEd25519 } from '../../src/sign/ed25519.js';
 import { formatVerifierKey, seedSigner, signNoteSync } from '../../src/sign/note.js';
 import { ExportWriter } from '../../src/sinks/export/writer.js';
+import { encodeFrames, FRAME_CHECKPOINT, FRAME_HEADER, FRAME_RECORD, MAGIC, type FrameType } from '../../src/sinks/wal/frame.js';
+import { headerPayload, segmentName } from '../../src/sinks/wal/segment.js';
 import { keyAnnounceMessage, keyRetireMessage, KEY_ANNOUNCE_ACTION, KEY_RETIRE_ACTION } from '../../src/verify/export.js';
 
 export const ORIGIN = 'audit.test.example/export/1';
@@ -130,4 +132,23 @@ export async function listFiles(dir: string): Promise<string[]> {
   };
   await walk(dir);
   return out.sort();
+}
+
+/**
+ * A one-segment write-ahead log (format §9) holding `records`, with a checkpoint frame (signed by
+ * seed(1)) after each size in `checkpointsAt`, as the engine would have written it.
+ */
+export async function writeWal(dir: string, records: readonly Uint8Array[], checkpointsAt: readonly number[], origin = ORIGIN): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const frames: { type: FrameType; payload: Uint8Array }[] = [{ type: FRAME_HEADER, payload: headerPayload(origin, 0) }];
+  const enc = new TextEncoder();
+  records.forEach((r, i) => {
+    frames.push({ type: FRAME_RECORD, payload: r });
+    if (checkpointsAt.includes(i + 1)) frames.push({ type: FRAME_CHECKPOINT, payload: enc.encode(signCheckpoint(records, i + 1, [seed(1)], { origin })) });
+  });
+  const body = encodeFrames(frames);
+  const out = new Uint8Array(MAGIC.length + body.length);
+  out.set(MAGIC);
+  out.set(body, MAGIC.length);
+  await writeFile(join(dir, segmentName(0)), out);
 }

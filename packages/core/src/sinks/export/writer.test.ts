@@ -174,7 +174,7 @@ describe('ExportWriter cadence', () => {
     expect(published).toBeGreaterThanOrEqual(2);
     expect(published).toBeLessThan(40);
     const hist = await registry.getSingleMetric('export_batch_seconds')!.get();
-    expect(hist.values.find((v) => v.metricName === 'export_batch_seconds_count')?.value).toBe(published);
+    expect(hist.values.find((v) => (v as { metricName?: string }).metricName === 'export_batch_seconds_count')?.value).toBe(published);
     await w.close();
     expect((await verifyExport({ dir, keys: KEYS })).ok).toBe(true);
   });

@@ -142,7 +142,7 @@ export async function recoverWal(o: RecoverOptions): Promise<RecoveryResult> {
       } else if (f.type === FRAME_CHECKPOINT) {
         let ok = false;
         try {
-          const noteText = new TextDecoder('utf-8', { fatal: true }).decode(f.payload);
+          const noteText = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(f.payload);
           const parsed = parseNote(noteText);
           const cp = parseCheckpoint(parsed.text);
           const known = parsed.signatures.some((s) => o.keys.some((k) => k.name === s.name && k.keyId === s.keyId));

@@ -34,7 +34,7 @@ export function headerPayload(origin: string, firstSeq: number): Uint8Array {
 
 export function parseHeader(payload: Uint8Array): SegmentHeader | undefined {
   try {
-    const h = JSON.parse(new TextDecoder().decode(payload)) as Record<string, unknown>;
+    const h = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(payload)) as Record<string, unknown>;
     if (h['v'] !== 1 || typeof h['origin'] !== 'string' || !Number.isSafeInteger(h['first_seq'])) return undefined;
     return { v: 1, origin: h['origin'], first_seq: h['first_seq'] as number };
   } catch {
