@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 // vitest.config.ts, picked up as a project.
 export default defineConfig({
   test: {
-    projects: ['packages/*', 'examples/*'],
+    projects: ['packages/*', 'examples/*', 'bench', 'ops', 'drills'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
   },

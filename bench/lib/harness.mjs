@@ -63,6 +63,31 @@ export function percentile(xs, p) {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
 }
 
+/**
+ * Quantile q (0..1) of a prom-client histogram's `get()` values, interpolated inside the bucket
+ * the way Prometheus' histogram_quantile() does (what an alert on the metric would see).
+ */
+export function histogramQuantile(values, q) {
+  const buckets = values
+    .filter((v) => v.metricName?.endsWith('_bucket'))
+    .map((v) => ({ le: v.labels.le === '+Inf' ? Infinity : Number(v.labels.le), count: v.value }))
+    .sort((a, b) => a.le - b.le);
+  const total = buckets.at(-1)?.count ?? 0;
+  if (total === 0) return NaN;
+  const rank = q * total;
+  let lower = 0;
+  let below = 0;
+  for (const b of buckets) {
+    if (b.count >= rank) {
+      if (b.le === Infinity) return lower;
+      return lower + ((b.le - lower) * (rank - below)) / Math.max(1, b.count - below);
+    }
+    lower = b.le;
+    below = b.count;
+  }
+  return lower;
+}
+
 /** CPU time (user + system, all threads of this process) in µs since `from` (a process.cpuUsage()). */
 export function cpuMicros(from) {
   const d = process.cpuUsage(from);

@@ -9,10 +9,13 @@
 // JWT_SECRET signs and checks the demo bearer tokens (HS256; default DEMO_JWT_SECRET, change it).
 // Every AUDIT_* variable is honoured (the engine reads them). If the signing key AUDIT_KEY_ID is
 // not in AUDIT_KEYSTORE_DIR, this example generates it at startup — the library itself never does.
+// RON_AUDIT_DRILL_FSYNC_DELAY_MS and RON_AUDIT_DRILL_FAULT_FILE are for the chaos drills only
+// (drills/; documented in src/drill-faults.js): never set them in production.
 import { DEFAULT_KEY_ID, DEFAULT_KEYSTORE_DIR, generateKey, listKeys, reloadFromFile, resolveConfig } from '@ron-audit/core';
 import { audit } from '@ron-audit/fastify';
 import Fastify from 'fastify';
 import { Registry, collectDefaultMetrics } from 'prom-client';
+import { drillFileOps } from './drill-faults.js';
 import { verifyJwt } from './jwt.js';
 import { serverConfig } from './server-config.js';
 
@@ -34,7 +37,16 @@ export async function build() {
   collectDefaultMetrics({ register: registry });
   const app = Fastify({ logger: config.logLevel ? { level: config.logLevel } : false, trustProxy: process.env.TRUST_PROXY === 'true' });
 
-  await app.register(audit, { registry, metrics: true, rules: [{ method: 'POST', route: '/orders', level: 'request', action: 'order.create' }] });
+  // Drill only (drills/, docs/runbook.md §9): RON_AUDIT_DRILL_* put the WAL and export behind the
+  // fault seam. Unset in normal runs: the engine then writes through node:fs directly.
+  const fileOps = drillFileOps(process.env, (fault) => console.log(`DRILL fault seam: ${fault}`));
+  if (fileOps) console.log('DRILL fault seam active (RON_AUDIT_DRILL_*): not for production');
+  await app.register(audit, {
+    registry,
+    metrics: true,
+    ...(fileOps ? { engine: { fileOps } } : {}),
+    rules: [{ method: 'POST', route: '/orders', level: 'request', action: 'order.create' }],
+  });
 
   app.decorateRequest('user', null);
   const authenticate = async (request, reply) => {
@@ -49,9 +61,15 @@ export async function build() {
   // Liveness must not depend on the audit trail (a not-ready audit answers every audited route 503).
   app.get('/healthz', { config: { audit: false } }, async () => ({ status: 'ok' }));
   // The plugin joins this route: while the audit trail is not ready it answers 503 with the reason.
-  app.get('/readyz', { config: { audit: false } }, async () => ({ ready: true }));
+  // Ready, it still says whether a sink runs degraded (amnesia after a disk fault; runbook §4).
+  app.get('/readyz', { config: { audit: false } }, async () => {
+    const h = app.audit.health();
+    return { ready: true, status: h.status, reasons: h.reasons }; // the plugin's own shape (docs/adapters/fastify.md)
+  });
   app.get('/products', async () => [{ sku: 'A-1', name: 'Anvil' }, { sku: 'B-2', name: 'Bucket' }]);
-  app.post('/orders', { onRequest: authenticate }, async (request, reply) => {
+  // An order is answered only once its audit record is durable (fsynced in the WAL): after a
+  // crash, every order a client saw a 201 for is in the log (drills/crash.mjs proves it).
+  app.post('/orders', { onRequest: authenticate, config: { audit: { durable: true } } }, async (request, reply) => {
     const { sku, qty } = request.body ?? {};
     return reply.code(201).send({ id: `ord-${Date.now().toString(36)}`, sku, qty, by: request.user.sub });
   });

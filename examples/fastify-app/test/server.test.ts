@@ -53,7 +53,7 @@ describe('examples/fastify-app', () => {
       expect(app.output()).toContain('generated audit signing key "ron-audit"');
 
       expect((await fetch(`${base}/healthz`)).status).toBe(200);
-      expect(await (await fetch(`${base}/readyz`)).json()).toEqual({ ready: true });
+      expect(await (await fetch(`${base}/readyz`)).json()).toEqual({ ready: true, status: 'ready', reasons: [] });
       const metrics = await fetch(`${base}/metrics`);
       expect(await metrics.text()).toContain('audit_queue_depth');
       const ping = await fetch(`${base}/internal/ping`);

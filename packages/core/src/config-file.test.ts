@@ -34,3 +34,12 @@ describe('config files (ronctl config check, SIGHUP reload)', () => {
     await expect(loadConfigFile(join(dir, 'missing.toml'))).rejects.toMatchObject({ code: 'AUDIT_CONFIG_INVALID', details: { io: true } });
   });
 });
+
+describe('config files: values that are not scalars', () => {
+  it('refuses a TOML array or table where a variable expects a value', async () => {
+    const dir = tempDir();
+    const p = join(dir, 'arr.toml');
+    writeFileSync(p, 'AUDIT_QUEUE_DEPTH = [1]\n');
+    await expect(loadConfigFile(p)).rejects.toMatchObject({ code: 'AUDIT_CONFIG_INVALID', message: expect.stringMatching(/AUDIT_QUEUE_DEPTH must be a string, number or boolean, not an array/) });
+  });
+});

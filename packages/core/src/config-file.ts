@@ -53,7 +53,8 @@ export function parseTomlConfig(text: string, path = 'config file'): { options: 
         options[key] = ov;
       }
     } else if (ENV_TO_KEY.has(k)) {
-      env[k] = typeof v === 'string' ? v : String(v);
+      if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') throw invalid(path, `${k} must be a string, number or boolean, not ${Array.isArray(v) ? 'an array' : typeof v}`);
+      env[k] = String(v);
     } else if (k.startsWith('AUDIT_')) {
       throw invalid(path, `${k} is not a known variable (known: ${[...ENV_TO_KEY.keys()].join(', ')})`);
     }

@@ -14,6 +14,8 @@ import {
   DEFAULT_KEYSTORE_DIR,
   DEFAULT_LONG_LIVED_AFTER_MS,
   DEFAULT_MEMORY_MAX_BYTES,
+  DEFAULT_PG_BATCH,
+  DEFAULT_PG_SCHEMA,
   DEFAULT_PQ_SIGN,
   DEFAULT_QUEUE_DEPTH,
   DEFAULT_RETRY_AFTER_SECONDS,
@@ -60,6 +62,14 @@ const VALID: Record<keyof typeof CONFIG_KEYS, [string, unknown]> = {
   retryAfterSeconds: ['5', 5],
   crypto: ['pure', 'pure'],
   pqSign: ['true', true],
+  pgUrl: ['postgres://ron_audit_writer@db.example:5432/audit', 'postgres://ron_audit_writer@db.example:5432/audit'],
+  pgBatch: ['256', 256],
+  pgSchema: ['audit_trail', 'audit_trail'],
+};
+
+/** Options a key needs besides itself to be valid (PostgreSQL shipping requires the WAL). */
+const REQUIRES: Partial<Record<keyof typeof CONFIG_KEYS, { options: AuditOptions; env: Record<string, string> }>> = {
+  pgUrl: { options: { walEnabled: true }, env: { AUDIT_WAL_ENABLED: 'true' } },
 };
 
 /** Every option whose default is a named constant; longLivedSlots and origin are derived (tested below). */
@@ -84,6 +94,8 @@ const NAMED_DEFAULTS = {
   retryAfterSeconds: DEFAULT_RETRY_AFTER_SECONDS,
   crypto: DEFAULT_CRYPTO,
   pqSign: DEFAULT_PQ_SIGN,
+  pgBatch: DEFAULT_PG_BATCH,
+  pgSchema: DEFAULT_PG_SCHEMA,
 };
 
 describe('resolveConfig defaults', () => {
@@ -100,7 +112,9 @@ describe('resolveConfig defaults', () => {
 
   it('covers every option key in the defaults test and the table of valid values', () => {
     expect(Object.keys(VALID).sort()).toEqual(Object.keys(CONFIG_KEYS).sort());
-    expect([...Object.keys(NAMED_DEFAULTS), 'longLivedSlots', 'origin'].sort()).toEqual(Object.keys(CONFIG_KEYS).sort());
+    // pgUrl has no default: shipping is off until a URL is given.
+    expect([...Object.keys(NAMED_DEFAULTS), 'longLivedSlots', 'origin', 'pgUrl'].sort()).toEqual(Object.keys(CONFIG_KEYS).sort());
+    expect(resolveConfig({}, {}).pgUrl).toBeUndefined();
   });
 
   it('returns a frozen object', () => {
@@ -116,9 +130,10 @@ describe('resolveConfig defaults', () => {
 describe('every AUDIT_* variable and every option', () => {
   it.each(Object.entries(CONFIG_KEYS).map(([key, spec]) => [key, spec.env, spec] as const))('%s is read from %s and from the option, the option winning', (key, _env, spec) => {
     const [envText, value] = VALID[key as keyof typeof CONFIG_KEYS];
-    expect((resolveConfig({}, { [spec.env]: envText }) as unknown as Record<string, unknown>)[key]).toEqual(value);
-    expect((resolveConfig({ [key]: value } as AuditOptions, {}) as unknown as Record<string, unknown>)[key]).toEqual(value);
-    if (spec.kind.type !== 'bool' && key !== 'workers') {
+    const req = REQUIRES[key as keyof typeof CONFIG_KEYS] ?? { options: {}, env: {} };
+    expect((resolveConfig(req.options, { ...req.env, [spec.env]: envText }) as unknown as Record<string, unknown>)[key]).toEqual(value);
+    expect((resolveConfig({ ...req.options, [key]: value } as AuditOptions, {}) as unknown as Record<string, unknown>)[key]).toEqual(value);
+    if (spec.kind.type !== 'bool' && key !== 'workers' && key !== 'pgUrl') {
       const other = resolveConfig({}, {})[key as keyof typeof CONFIG_KEYS];
       expect((resolveConfig({ [key]: other } as AuditOptions, { [spec.env]: envText }) as unknown as Record<string, unknown>)[key]).toEqual(other);
     }

@@ -30,6 +30,10 @@ export const DEFAULT_LONG_LIVED_AFTER_MS = 1000;
 export const DEFAULT_RETRY_AFTER_SECONDS = 1;
 export const DEFAULT_CRYPTO = 'auto';
 export const DEFAULT_PQ_SIGN = false;
+/** PostgreSQL shipping is off unless AUDIT_PG_URL is set (there is no default database). */
+export const DEFAULT_PG_URL: string | undefined = undefined;
+export const DEFAULT_PG_BATCH = 64;
+export const DEFAULT_PG_SCHEMA = 'ron_audit';
 
 export type CryptoBackend = 'auto' | 'fast' | 'pure';
 
@@ -56,6 +60,10 @@ export interface AuditConfig {
   readonly retryAfterSeconds: number;
   readonly crypto: CryptoBackend;
   readonly pqSign: boolean;
+  /** PostgreSQL shipping (docs/scaling.md): the database URL, or undefined when off. */
+  readonly pgUrl: string | undefined;
+  readonly pgBatch: number;
+  readonly pgSchema: string;
   readonly redact: Redactor;
 }
 
@@ -83,6 +91,9 @@ export interface AuditOptions {
   retryAfterSeconds?: number;
   crypto?: CryptoBackend;
   pqSign?: boolean;
+  pgUrl?: string | undefined;
+  pgBatch?: number;
+  pgSchema?: string;
   redact?: RedactOption;
 }
 
@@ -120,10 +131,18 @@ export const CONFIG_KEYS = {
   retryAfterSeconds: { env: 'AUDIT_RETRY_AFTER_SECONDS', kind: { type: 'int', min: 1, max: 3600 } },
   crypto: { env: 'AUDIT_CRYPTO', kind: { type: 'enum', values: ['auto', 'fast', 'pure'] } },
   pqSign: { env: 'AUDIT_PQ_SIGN', kind: { type: 'bool' } },
+  pgUrl: { env: 'AUDIT_PG_URL', kind: { type: 'string', check: (s) => (/^postgres(ql)?:\/\/./.test(s) && URL.canParse(s) ? undefined : 'a postgres:// or postgresql:// URL') } },
+  pgBatch: { env: 'AUDIT_PG_BATCH', kind: { type: 'int', min: 1, max: 4096 } },
+  pgSchema: { env: 'AUDIT_PG_SCHEMA', kind: { type: 'string', check: (s) => (/^[a-z_][a-z0-9_]{0,62}$/.test(s) ? undefined : 'a lowercase SQL identifier ([a-z_][a-z0-9_]*, ≤ 63 characters)') } },
 } as const satisfies Record<Exclude<keyof AuditOptions, 'redact'>, KeySpec>;
 
+/** A URL's password is never echoed in an error message (it may end up in logs). */
+export function redactUrlPassword(text: string): string {
+  return text.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@]*@/i, '$1***@');
+}
+
 function configError(name: string, value: unknown, allowed: string): AuditError {
-  return new AuditError('AUDIT_CONFIG_INVALID', `${name}=${typeof value === 'string' ? JSON.stringify(value) : describe(value)} is invalid: expected ${allowed}`, {
+  return new AuditError('AUDIT_CONFIG_INVALID', `${name}=${typeof value === 'string' ? JSON.stringify(redactUrlPassword(value)) : describe(value)} is invalid: expected ${allowed}`, {
     key: name,
   });
 }
@@ -232,7 +251,15 @@ export function resolveConfig(options: AuditOptions = {}, env: Readonly<Record<s
     retryAfterSeconds: (out['retryAfterSeconds'] as number | undefined) ?? DEFAULT_RETRY_AFTER_SECONDS,
     crypto: (out['crypto'] as CryptoBackend | undefined) ?? DEFAULT_CRYPTO,
     pqSign: (out['pqSign'] as boolean | undefined) ?? DEFAULT_PQ_SIGN,
+    pgUrl: (out['pgUrl'] as string | undefined) ?? DEFAULT_PG_URL,
+    pgBatch: (out['pgBatch'] as number | undefined) ?? DEFAULT_PG_BATCH,
+    pgSchema: (out['pgSchema'] as string | undefined) ?? DEFAULT_PG_SCHEMA,
   };
+  // Shipping reads the backlog from the WAL after an outage or a restart (bounded memory).
+  if (cfg.pgUrl !== undefined && !cfg.walEnabled) {
+    const name = given.has('pgUrl') && options.pgUrl !== undefined ? 'pgUrl' : 'AUDIT_PG_URL';
+    throw new AuditError('AUDIT_CONFIG_INVALID', `${name} is set but AUDIT_WAL_ENABLED (walEnabled) is false: PostgreSQL shipping requires the write-ahead log (set AUDIT_WAL_ENABLED=true)`, { key: name });
+  }
   const defaults: Record<string, unknown> = { walEnabled: DEFAULT_WAL_ENABLED, exportEnabled: DEFAULT_EXPORT_ENABLED, workers: DEFAULT_WORKERS };
   for (const [key, spec] of Object.entries(CONFIG_KEYS) as [string, KeySpec][]) {
     if (spec.notYet && given.has(key) && (cfg as Record<string, unknown>)[key] !== defaults[key]) {

@@ -1,14 +1,16 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AuditConfig } from './config.js';
-import { AuditError } from './errors.js';
+import { AuditError, type AuditErrorCode } from './errors.js';
+import { isSealed, parseCheckpoint } from './log/checkpoint.js';
 import type { AppendedBatch, BatchDurability } from './log/appender.js';
 import type { MemoryLog, SignedCheckpoint } from './log/memory.js';
 import type { AuditLogger } from './logger.js';
 import type { AuditMetrics } from './metrics.js';
-import type { VerifierKey } from './sign/note.js';
+import { parseNote, type VerifierKey } from './sign/note.js';
 import { ExportWriter } from './sinks/export/writer.js';
-import type { FileOps } from './sinks/fs.js';
+import { DIR_MODE, type FileOps } from './sinks/fs.js';
+import { PgShipper } from './sinks/pg/shipper.js';
 import { FRAME_HEADER, MAGIC, hasMagic, readFrame } from './sinks/wal/frame.js';
 import { readWal } from './sinks/wal/reader.js';
 import { recoverWal, type RecoveryResult } from './sinks/wal/recover.js';
@@ -23,16 +25,20 @@ import { WalWriter } from './sinks/wal/writer.js';
  * and signing in memory ("amnesia"), and health/metrics/one log line say so. Records appended
  * while the WAL is down exist only in memory; they are not replayed into the WAL later, because
  * the WAL must stay a gap-free prefix of the log — a restart after the fault starts from the last
- * durable record (docs/runbook.md, "WAL degraded").
+ * durable record (docs/runbook.md, "WAL degraded"). For the same reason the export (and the
+ * PostgreSQL shipper) stop at the last durable record while the WAL is down.
  */
 
 export type SinkName = 'wal' | 'export';
 
 export interface SinkFault {
-  readonly sink: SinkName;
-  readonly code: 'AUDIT_WAL_FAILED' | 'AUDIT_EXPORT_FAILED';
+  readonly sink: SinkName | 'pg';
+  readonly code: AuditErrorCode;
   readonly message: string;
 }
+
+/** Where close() moves the segments of a sealed log (format §14): out of the way of the next log. */
+export const SEALED_WAL_SUBDIR = 'sealed';
 
 /** The origin recorded in an existing WAL, read synchronously at construction (one small read). */
 export function peekWalOrigin(dir: string): string | undefined {
@@ -58,6 +64,11 @@ export class Sinks {
   private wal: WalWriter | undefined;
   private exporter: ExportWriter | undefined;
   private readonly faults = new Map<SinkName, SinkFault>();
+  /** When the export failed: the time of its newest published checkpoint (it keeps ageing). */
+  private failedExportTime: number | undefined;
+  private shipper: PgShipper | undefined;
+  /** close() sealed the log: its WAL segments are moved aside after the writer closes. */
+  private sealed = false;
   recovery: RecoveryResult | undefined;
 
   constructor(
@@ -91,6 +102,16 @@ export class Sinks {
       if (rec.truncated) {
         this.logger.warn({ 'audit.wal_truncated': rec.truncated }, `audit wal: truncated a torn unsigned tail of ${rec.truncated.bytes} bytes at ${rec.truncated.segment}:${rec.truncated.offset}`);
       }
+      if (rec.checkpoint && isSealed(parseCheckpoint(parseNote(rec.checkpoint.note).text))) {
+        // A sealed log is finished (format §14): move it aside and refuse to append to it. Its
+        // seal reached PostgreSQL before it was written here, so nothing of it is only local.
+        const moved = await this.archiveSealed();
+        throw new AuditError(
+          'AUDIT_LOG_SEALED',
+          `the WAL in ${this.config.walDir} holds log ${rec.origin ?? this.log.origin}, sealed at size ${rec.checkpoint.size} by a graceful shutdown whose clean-up did not finish; its segments were moved to ${moved} — restart to begin a new log`,
+          { size: rec.checkpoint.size, movedTo: moved },
+        );
+      }
       if (rec.checkpoint) {
         const cpText = rec.checkpoint;
         this.log.setCheckpoint({ note: cpText.note, size: cpText.size, root: cpText.root, time: cpText.time ?? Date.now() });
@@ -107,6 +128,23 @@ export class Sinks {
         rec.tail,
         rec.size,
       );
+      if (this.config.pgUrl !== undefined) {
+        this.shipper = new PgShipper({
+          url: this.config.pgUrl,
+          schema: this.config.pgSchema,
+          batch: this.config.pgBatch,
+          walDir: this.config.walDir,
+          ops: this.ops,
+          origin: this.log.origin,
+          logger: this.logger,
+          shippedTotal: this.metrics.shipped,
+          equivocations: this.metrics.equivocations,
+          durableSize: rec.size,
+          checkpoint: rec.checkpoint?.note,
+        });
+        // Not awaited: a database that is down must not keep the replica from serving.
+        this.shipper.start();
+      }
     }
     if (this.config.exportEnabled) {
       try {
@@ -164,7 +202,10 @@ export class Sinks {
   private fail(sink: SinkName, err: unknown): void {
     if (this.faults.has(sink)) return;
     const code = sink === 'wal' ? 'AUDIT_WAL_FAILED' : 'AUDIT_EXPORT_FAILED';
-    const errno = (err as NodeJS.ErrnoException)?.code;
+    // The export wraps the system error in an AuditError and keeps its errno in details: name
+    // ENOSPC/EIO/EROFS, not AUDIT_EXPORT_FAILED, so the operator sees a full disk as one.
+    const wrapped = err instanceof AuditError && typeof err.details['errno'] === 'string' ? err.details['errno'] : undefined;
+    const errno = wrapped ?? (err as NodeJS.ErrnoException)?.code;
     const message = `${sink} failed (${errno ?? (err as Error)?.message ?? String(err)}); degraded to amnesia for ${sink === 'wal' ? 'new records' : 'publication'}`;
     this.faults.set(sink, { sink, code, message });
     this.logger.error({ 'audit.degraded': sink, code, errno }, `audit.degraded=${sink} reason=${errno ?? 'error'}: ${message}`);
@@ -174,6 +215,9 @@ export class Sinks {
       void w?.abandon();
     } else {
       const e = this.exporter;
+      // The newest published checkpoint keeps ageing after the export failed: the age gauge
+      // must keep growing (the staleness alert), not freeze at its last value.
+      this.failedExportTime = e?.publishedTime;
       this.exporter = undefined;
       void e?.close().catch(() => undefined);
     }
@@ -186,11 +230,14 @@ export class Sinks {
       try {
         await this.wal.appendBatch(batch.firstSeq, batch.records);
         durability = 'durable';
+        this.shipper?.offer(batch.firstSeq, batch.records);
       } catch (err) {
         this.fail('wal', err);
       }
     }
-    if (this.exporter) {
+    // After a WAL fault the export stops at the last durable record, as the shipper does: an
+    // export ahead of the WAL would make the restart after the fault a roll-back (AUDIT_ROLLBACK).
+    if (this.exporter && durability !== 'failed') {
       try {
         this.exporter.addRecords(batch.firstSeq, batch.records);
       } catch (err) {
@@ -201,8 +248,10 @@ export class Sinks {
   }
 
   onCheckpoint(cp: SignedCheckpoint): void {
+    // Only while the WAL holds the log: after a WAL fault the shipper stops at the last durable record.
+    if (this.wal) this.shipper?.noteCheckpoint(cp.note, cp.size, cp.time);
     this.wal?.noteCheckpoint(cp.note);
-    this.exporter?.offerCheckpoint({ note: cp.note, size: cp.size, time: cp.time });
+    if (this.wal || !this.config.walEnabled) this.exporter?.offerCheckpoint({ note: cp.note, size: cp.size, time: cp.time });
   }
 
   /** Hot reload of the export cadence (takes effect at the next offered checkpoint). */
@@ -212,11 +261,59 @@ export class Sinks {
   }
 
   degraded(): SinkFault[] {
-    return [...this.faults.values()];
+    const pg = this.shipper?.current;
+    return pg === undefined ? [...this.faults.values()] : [...this.faults.values(), { sink: 'pg', code: pg.code, message: pg.message }];
+  }
+
+  /** Records durable in the WAL but not yet in PostgreSQL; undefined when not shipping. */
+  shipLag(): number | undefined {
+    return this.shipper?.lag;
+  }
+
+  /**
+   * Graceful shutdown with PostgreSQL shipping (format §14): once every record is in the
+   * database, sign the sealed checkpoint, commit it there, then write it to the WAL. Any step
+   * that cannot finish by the deadline leaves the log unsealed — a restart then continues it,
+   * as after a crash. Resolves whether the log is sealed.
+   */
+  async seal(sign: () => Promise<SignedCheckpoint | undefined>, deadline: number): Promise<boolean> {
+    const shipper = this.shipper;
+    const wal = this.wal;
+    if (shipper === undefined || wal === undefined || this.faults.has('wal')) return false;
+    const unsealed = (why: string): false => {
+      this.logger.warn({ 'audit.sealed': 0, lag: shipper.lag }, `audit pg: log ${this.log.origin} not sealed: ${why}; a restart continues it`);
+      return false;
+    };
+    if (!(await shipper.drain(deadline))) return unsealed(`${shipper.lag} records not in PostgreSQL by the close deadline${shipper.current ? ` (${shipper.current.message})` : ''}`);
+    const cp = await sign();
+    if (cp === undefined) return unsealed('no signing key');
+    if (!(await shipper.shipSeal(cp.note, deadline))) return unsealed('the sealed checkpoint did not reach PostgreSQL');
+    try {
+      wal.noteCheckpoint(cp.note);
+      await wal.flush();
+    } catch (err) {
+      this.fail('wal', err);
+      return unsealed('writing the seal to the WAL failed');
+    }
+    this.sealed = true;
+    this.exporter?.offerCheckpoint({ note: cp.note, size: cp.size, time: cp.time });
+    this.logger.info({ 'audit.sealed': 1, size: cp.size, origin: this.log.origin }, `audit pg: log ${this.log.origin} sealed at size ${cp.size}`);
+    return true;
+  }
+
+  /** Move the WAL segments into <walDir>/sealed/<time>-<pid>/ (fsynced): the next start begins a new log. */
+  private async archiveSealed(): Promise<string> {
+    const dir = this.config.walDir;
+    const target = join(dir, SEALED_WAL_SUBDIR, `${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}`);
+    await this.ops.mkdir(target, DIR_MODE);
+    for (const seg of listSegments(await this.ops.readdir(dir))) await this.ops.rename(join(dir, seg.name), join(target, seg.name));
+    await this.ops.syncDir(target);
+    await this.ops.syncDir(dir);
+    return target;
   }
 
   exportAgeSeconds(): number | undefined {
-    const t = this.exporter?.publishedTime;
+    const t = this.exporter?.publishedTime ?? this.failedExportTime;
     return t === undefined ? undefined : (Date.now() - t) / 1000;
   }
 
@@ -226,7 +323,11 @@ export class Sinks {
   }
 
   async close(): Promise<void> {
+    await this.shipper?.close();
     await this.wal?.close().catch((err: unknown) => this.fail('wal', err));
+    if (this.sealed && !this.faults.has('wal')) {
+      await this.archiveSealed().catch((err: unknown) => this.logger.error({ err }, `audit: moving the sealed WAL aside failed; the next start will finish it`));
+    }
     await this.exporter?.close().catch((err: unknown) => this.fail('export', err));
   }
 }

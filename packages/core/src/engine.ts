@@ -7,10 +7,11 @@ import { setHashBackend, pureBackend } from './log/hash.js';
 import { createFastBackend } from './log/hash-fast.js';
 import { toHex } from './log/hex.js';
 import { MemoryLog, VerifyError, type SignedCheckpoint, type VerifiedRecord } from './log/memory.js';
+import { SEALED_EXTENSION } from './log/checkpoint.js';
 import { toAuditLogger, type AuditLogger } from './logger.js';
 import { metricsFor, type AuditMetrics, type DropReason } from './metrics.js';
 import { Admission, type Slot } from './queue/admission.js';
-import { prepareEvent, prepareOversized, prepareReduced, uuidv7, type AuditEvent, type PreparedEvent } from './record/record.js';
+import { prepareEvent, prepareInternalEvent, prepareOversized, prepareReduced, uuidv7, type AuditEvent, type PreparedEvent } from './record/record.js';
 import { setEd25519Backend, pureEd25519 } from './sign/ed25519.js';
 import { nativeEd25519 } from './sign/ed25519-native.js';
 import { listKeys, loadPqSigner, loadSigner } from './sign/keystore.js';
@@ -194,13 +195,17 @@ class Engine implements AuditEngine {
       queueDepth: () => this.admission.occupancy,
       exportCheckpointAge: () => this.sinks?.exportAgeSeconds(),
       degraded: () => this.sinks?.degraded().map((f) => f.sink) ?? [],
+      shipLag: () => this.sinks?.shipLag(),
     });
     this.log = new MemoryLog(this.origin, this.config.memoryMaxBytes);
     const sinks = this.config.walEnabled || this.config.exportEnabled ? new Sinks(this.config, fileOps ?? nodeFileOps, this.metrics, this.logger, this.log) : undefined;
     this.sinks = sinks;
     this.appender = new Appender(this.log, this.config.walEnabled ? this.config.walBatch : this.config.batchMax, {
       ...(sinks ? { beforeSign: (b) => sinks.beforeSign(b) } : {}),
-      notDurable: (id) => new AuditError('AUDIT_NOT_DURABLE', `record ${id} is in memory only: the write-ahead log is off or degraded`, { id }),
+      notDurable: (id) => {
+        this.metrics.notDurable.inc();
+        return new AuditError('AUDIT_NOT_DURABLE', `record ${id} is in memory only: the write-ahead log is off or degraded`, { id });
+      },
       onAppended: (count, bytes) => {
         this.admission.taken(count);
         this.metrics.appended.inc(count);
@@ -427,7 +432,7 @@ class Engine implements AuditEngine {
 
   /** Append an engine record (key rotation); admitted whatever the occupancy, and counted in it. */
   private pushInternal(event: AuditEvent): void {
-    const prepared = prepareEvent(event, this.config.redact, uuidv7);
+    const prepared = prepareInternalEvent(event, this.config.redact, uuidv7);
     this.admission.enqueueInternal();
     this.appender.push(prepared);
   }
@@ -599,6 +604,8 @@ class Engine implements AuditEngine {
       if (n > 0) this.metrics.drops.inc({ reason: 'not_ready' }, n);
     } else if (!wasDisabled) {
       await this.appender.idle();
+      // With PostgreSQL shipping, a graceful close seals the log (format §14).
+      if (this.sinksOpen) await this.sinks?.seal(() => this.appender.signFinal([SEALED_EXTENSION]), deadline);
     }
     await this.sinks?.close();
     clearInterval(this.sweepTimer);

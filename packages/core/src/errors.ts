@@ -27,6 +27,10 @@ export const ERROR_CODES = {
   AUDIT_ROLLBACK: 'The export holds a signed checkpoint larger than the recovered log: starting would roll back a signed tree size.',
   AUDIT_RANGE_UNAVAILABLE: 'The requested records are not held (evicted from the Micronode memory bound, or beyond the signed tree size).',
   AUDIT_RECEIPT_INVALID: 'A receipt (c2sp.org/tlog-proof@v1) is malformed.',
+  AUDIT_PG_UNAVAILABLE: 'PostgreSQL cannot be reached or refused a statement (down, wrong URL or credentials, schema not migrated); the replica keeps its WAL and ships the backlog when it returns.',
+  AUDIT_PG_DRIVER_MISSING: 'AUDIT_PG_URL is set but the optional peer dependency `pg` is not installed.',
+  AUDIT_EQUIVOCATION: 'PostgreSQL already holds a different record (or chain) at a seq this log is shipping: two writers used one origin. Nothing is overwritten; shipping of this log stops.',
+  AUDIT_LOG_SEALED: 'The log was sealed by a graceful shutdown (docs/format.md §14): it is finished and nothing may be appended to it.',
 } as const;
 
 export type AuditErrorCode = keyof typeof ERROR_CODES;

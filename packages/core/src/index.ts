@@ -24,6 +24,9 @@ export {
   DEFAULT_RETRY_AFTER_SECONDS,
   DEFAULT_CRYPTO,
   DEFAULT_PQ_SIGN,
+  DEFAULT_PG_URL,
+  DEFAULT_PG_BATCH,
+  DEFAULT_PG_SCHEMA,
 } from './config.js';
 export type { AuditConfig, AuditOptions, CryptoBackend } from './config.js';
 export { loadConfigFile, parseEnvFile, parseTomlConfig, optionsOf, reloadFromFile } from './config-file.js';
@@ -33,6 +36,9 @@ export type { AuditErrorCode } from './errors.js';
 export type { AuditHealth, AuditStatus, HealthReason } from './health.js';
 export type { AuditLogger } from './logger.js';
 export { METRIC_NAMES, FSYNC_BUCKETS } from './metrics.js';
+// The file layer's fault seam (runbook §9 drills): wrap node:fs to add fsync latency or fail writes.
+export { nodeFileOps, withFaults } from './sinks/fs.js';
+export type { FileOps, FileHandleLike, FaultPlan } from './sinks/fs.js';
 export type { AuditMetrics, DropReason } from './metrics.js';
 export { FORMAT_VERSION, MAX_RECORD_BYTES, OUTCOMES, parseTraceparent, uuidv7 } from './record/record.js';
 export type { AuditEvent, Actor, Target, AttributeValue, CapturedBody, Outcome } from './record/record.js';
@@ -64,12 +70,27 @@ export {
   admit,
   SAFE_METHODS,
   SATURATED_CODE,
+  DURABLE_METHODS,
+  holdResponse,
+  notDurableAnswer,
 } from './http/index.js';
-export type { AuditLevel, AuditRule, LevelDecision, RouteAuditConfig, HttpExchange, Admission, AdmitOptions, RefusalBody } from './http/index.js';
+export type { AuditLevel, AuditRule, LevelDecision, RouteAuditConfig, HttpExchange, Admission, AdmitOptions, RefusalBody, HoldStart, Replacement } from './http/index.js';
 // Export sink, export verifier and receipts (docs/format.md §10–§12).
 export { ExportWriter, EXPORT_WRITE_CONCURRENCY } from './sinks/export/writer.js';
 export type { ExportWriterOptions, OfferedCheckpoint } from './sinks/export/writer.js';
-export { verifyExport, readExportRange, keyAnnounceMessage, keyRetireMessage, KEY_ANNOUNCE_ACTION, KEY_RETIRE_ACTION } from './verify/export.js';
+export { verifyExport, readExportRange } from './verify/export.js';
 export type { ExportVerifyOptions, ExportVerifyReport, ExportFailure, ExportFailureReason, ExportRecord } from './verify/export.js';
 export { formatReceipt, parseReceipt, verifyReceipt, proveFromExport, RECEIPT_HEADER } from './verify/receipt.js';
 export type { Receipt, ReceiptVerification, ReceiptFailureReason } from './verify/receipt.js';
+export { replayWalToExport } from './sinks/export/replay.js';
+export type { ReplayResult } from './sinks/export/replay.js';
+export { compareWalWithExport } from './verify/wal-export.js';
+export type { WalComparison } from './verify/wal-export.js';
+// PostgreSQL across replicas (docs/scaling.md, format §14): schema migration and the verifier.
+export { migratePg } from './sinks/pg/migrate.js';
+export type { MigrateOptions, MigrateResult } from './sinks/pg/migrate.js';
+export { verifyPg, DEFAULT_STALE_AFTER_MS } from './verify/pg.js';
+export type { PgVerifyOptions, PgVerifyReport, PgLogReport, PgLogStatus, PgFailure, PgFailureReason } from './verify/pg.js';
+export { SEALED_EXTENSION } from './log/checkpoint.js';
+export { readWal } from './sinks/wal/reader.js';
+export type { WalEntry } from './sinks/wal/reader.js';

@@ -19,6 +19,10 @@ export const METRIC_NAMES = [
   'audit_export_checkpoints_total',
   'audit_export_checkpoint_age_seconds',
   'audit_degraded',
+  'audit_ship_lag_records',
+  'audit_shipped_total',
+  'audit_equivocation_total',
+  'audit_not_durable_total',
 ] as const;
 
 export type DropReason = 'audit_backpressure' | 'too_large' | 'invalid' | 'not_ready' | 'closed' | 'disabled' | 'oversize_reduced' | 'unaudited_pass';
@@ -29,6 +33,8 @@ export interface GaugeSource {
   exportCheckpointAge?(): number | undefined;
   /** Sinks currently degraded (their names). */
   degraded?(): readonly string[];
+  /** Records durable in the WAL but not yet in PostgreSQL; undefined when not shipping. */
+  shipLag?(): number | undefined;
 }
 
 export interface AuditMetrics {
@@ -45,6 +51,10 @@ export interface AuditMetrics {
   readonly exportCheckpoints: Counter<string>;
   readonly exportCheckpointAge: Gauge<string>;
   readonly degraded: Gauge<'sink'>;
+  readonly notDurable: Counter<string>;
+  readonly shipLag: Gauge<string>;
+  readonly shipped: Counter<string>;
+  readonly equivocations: Counter<string>;
   attach(source: GaugeSource): () => void;
 }
 
@@ -92,6 +102,7 @@ export function metricsFor(registry: Registry = new Registry()): AuditMetrics {
         if (max !== undefined) this.set(max);
       },
     }),
+    notDurable: new Counter({ name: 'audit_not_durable_total', help: 'Durable acknowledgements refused because the WAL was off or had failed (the record exists in memory only).', registers: reg }),
     degraded: new Gauge({
       name: 'audit_degraded',
       help: '1 while a sink (wal, export) has failed and the engine runs in amnesia for it.',
@@ -100,9 +111,24 @@ export function metricsFor(registry: Registry = new Registry()): AuditMetrics {
       collect() {
         const down = new Set<string>();
         for (const s of sources) for (const d of s.degraded?.() ?? []) down.add(d);
-        for (const sink of ['wal', 'export']) this.set({ sink }, down.has(sink) ? 1 : 0);
+        for (const sink of ['wal', 'export', 'pg']) this.set({ sink }, down.has(sink) ? 1 : 0);
       },
     }),
+    shipLag: new Gauge({
+      name: 'audit_ship_lag_records',
+      help: 'Records durable in the local WAL but not yet committed to PostgreSQL (sum over engines).',
+      registers: reg,
+      collect() {
+        let n: number | undefined;
+        for (const s of sources) {
+          const lag = s.shipLag?.();
+          if (lag !== undefined) n = (n ?? 0) + lag;
+        }
+        if (n !== undefined) this.set(n);
+      },
+    }),
+    shipped: new Counter({ name: 'audit_shipped_total', help: 'Records committed to PostgreSQL by the shipper.', registers: reg }),
+    equivocations: new Counter({ name: 'audit_equivocation_total', help: 'Conflicts found while shipping: PostgreSQL holds another record at a seq of this log (two writers, one origin). Must stay 0.', registers: reg }),
     attach(source) {
       sources.add(source);
       return () => sources.delete(source);

@@ -6,8 +6,10 @@ export {
   DEFAULT_REQUEST_PROPERTY_NAME,
   DEFAULT_READINESS_PATH,
   RESPONSE_CAPTURE_CAP_BYTES,
+  DEFAULT_DURABLE,
+  DEFAULT_DURABLE_FAIL_OPEN,
 } from './options.js';
-export type { ExpressAuditOptions, RefusalInfo } from './options.js';
+export type { ExpressAuditOptions, ExpressRouteConfig, RefusalInfo } from './options.js';
 export type { RequestAudit } from './request-state.js';
 export { DIGEST_BYTES_ANNOTATION } from './response-capture.js';
 export { AuditNotReadyError } from './readiness.js';

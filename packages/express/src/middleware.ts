@@ -1,7 +1,8 @@
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
 import onFinished from 'on-finished';
-import { admit, createAudit, resolveLevel, UNMATCHED_ROUTE, type AuditEngine, type AuditError, type RouteAuditConfig } from '@ron-audit/core';
-import { RESPONSE_CAPTURE_CAP_BYTES, resolveOptions, validateRouteConfig, type ExpressAuditOptions, type RefusalInfo, type ResolvedOptions } from './options.js';
+import { admit, createAudit, resolveLevel, UNMATCHED_ROUTE, type AuditEngine, type AuditError } from '@ron-audit/core';
+import { DURABLE_METHODS, holdResponse, notDurableAnswer } from '@ron-audit/core';
+import { RESPONSE_CAPTURE_CAP_BYTES, resolveOptions, validateRouteConfig, type ExpressAuditOptions, type ExpressRouteConfig, type RefusalInfo, type ResolvedOptions } from './options.js';
 import { readinessOf, readinessBody, AuditNotReadyError } from './readiness.js';
 import { RequestState, type AuditContext, type RequestAudit } from './request-state.js';
 import { wrapResponse } from './response-capture.js';
@@ -10,12 +11,13 @@ import { resolveRoute } from './route-template.js';
 /**
  * audit(options): the Express middleware. Mounted first, it admits each request before any other
  * middleware or handler runs (reserving its record's slot, or refusing it), and fills the slot when
- * the response is finished or the client is gone. Everything that goes into the record is decided
- * by the core (admit, resolveLevel, httpEvent); this file only follows Express's request.
+ * the response is finished or the client is gone — or, for a write held by `durable`, when its
+ * first byte is about to go out. Everything that goes into the record is decided by the core
+ * (admit, resolveLevel, httpEvent); this file only follows Express's request.
  */
 
-/** Per-route audit settings for `auditor.route()`: a RouteAuditConfig, or false to opt out. */
-export type ExpressRouteAudit = RouteAuditConfig | false;
+/** Per-route audit settings for `auditor.route()`: the core's RouteAuditConfig plus `durable`, or false to opt out. */
+export type ExpressRouteAudit = ExpressRouteConfig | false;
 
 export interface ExpressAudit {
   /** The middleware itself: `app.use(auditor)` before everything else. */
@@ -71,6 +73,7 @@ export function audit(options?: ExpressAuditOptions): ExpressAudit {
     options: o,
     responseCap: Math.max(o.maxBodyBytes, RESPONSE_CAPTURE_CAP_BYTES),
     captureResponses: o.level === 'requestResponse' || o.rules.some((r) => r.level === 'requestResponse'),
+    holdWrites: o.durable,
   };
   // Only when some request can resolve to 'none' after admission must the level be known before
   // the headers go out (to withdraw Audit-Id); otherwise writeHead is left alone.
@@ -122,6 +125,17 @@ export function audit(options?: ExpressAuditOptions): ExpressAudit {
         state.decide();
         return (writeHead as (...x: unknown[]) => Response).apply(this, args);
       } as Response['writeHead'];
+    }
+    // Inside the capture wrapper, so that the body the record holds was copied before the commit.
+    if (ctx.holdWrites && DURABLE_METHODS.has(req.method)) {
+      holdResponse(res, (atEnd) => {
+        const pending = state.commitDurable(atEnd);
+        if (pending === undefined || pending === 'at-end') return pending;
+        return pending.then(
+          () => undefined,
+          (err: unknown) => (o.durableFailOpen ? undefined : notDurableAnswer(o.retryAfter ?? engine.config.retryAfterSeconds, err)),
+        );
+      });
     }
     if (ctx.captureResponses) wrapResponse(res, () => state.responseCapture());
     onFinished(res, () => state.finish());
@@ -177,6 +191,7 @@ export function audit(options?: ExpressAuditOptions): ExpressAudit {
     route(config: ExpressRouteAudit): RequestHandler {
       const c = validateRouteConfig(config);
       if (c !== false && c.level === 'requestResponse') ctx.captureResponses = true;
+      if (c !== false && c.durable === true) ctx.holdWrites = true;
       return function auditRoute(req: Request, _res: Response, next: NextFunction): void {
         stateOf(req)?.configure(c);
         next();

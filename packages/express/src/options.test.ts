@@ -41,6 +41,9 @@ const WRONG: readonly (readonly [string, Record<string, unknown>])[] = [
   ['readiness', { readiness: 1 }],
   ['audit', { audit: {} }],
   ['engine', { engine: 'default' }],
+  ['durable', { durable: 'yes' }],
+  ['durable', { durable: null }],
+  ['durableFailOpen', { durableFailOpen: 1 }],
 ];
 
 describe('wrong options are refused at registration, naming the option', () => {
@@ -83,6 +86,7 @@ describe('wrong options are refused at registration, naming the option', () => {
       expect(() => auditor.route({ level: 'loud' } as never)).toThrow(/level/);
       expect(() => auditor.route({ lvl: 'none' } as never)).toThrow(/lvl/);
       expect(() => auditor.route({ longLived: 'yes' } as never)).toThrow(/longLived/);
+      expect(() => auditor.route({ durable: 1 } as never)).toThrow(/route\(config\)\.durable/);
       expect(() => auditor.route(null as never)).toThrow(/config/);
     } finally {
       await e.close();

@@ -38,6 +38,10 @@ export const DEFAULT_READINESS_PATH = '/readyz';
  * digest yet), and says so in the annotation `ron-audit.response.digest_bytes`.
  */
 export const RESPONSE_CAPTURE_CAP_BYTES = 1024 * 1024;
+/** Default of `durable`: write responses are not held for their record. */
+export const DEFAULT_DURABLE = false;
+/** Default of `durableFailOpen`: a held write whose record is not durable is answered 503. */
+export const DEFAULT_DURABLE_FAIL_OPEN = false;
 /** Largest Retry-After the adapter accepts, the same bound as AUDIT_RETRY_AFTER_SECONDS. */
 const MAX_RETRY_AFTER = 3600;
 
@@ -88,6 +92,19 @@ export interface ExpressAuditOptions {
   audit?: AuditEngine;
   /** Options for the engine the adapter creates (and closes); AUDIT_* variables apply. */
   engine?: CreateAuditOptions;
+  /**
+   * Hold the response of every audited write (POST, PUT, PATCH, DELETE) until its record is
+   * durable (fsynced in the WAL; in Micronode, under a signed checkpoint). `auditor.route({durable})` wins. Default false.
+   */
+  durable?: boolean;
+  /** When a held write's record cannot be made durable, send the handler's response anyway instead of 503. Default false. */
+  durableFailOpen?: boolean;
+}
+
+/** `auditor.route(config)`: the core's per-route settings, plus `durable`. */
+export interface ExpressRouteConfig extends RouteAuditConfig {
+  /** Hold this route's write responses until their record is durable (wins over the `durable` option). */
+  readonly durable?: boolean;
 }
 
 export interface ResolvedOptions {
@@ -108,11 +125,13 @@ export interface ResolvedOptions {
   readonly registry: Registry | undefined;
   readonly audit: AuditEngine | undefined;
   readonly engine: CreateAuditOptions | undefined;
+  readonly durable: boolean;
+  readonly durableFailOpen: boolean;
 }
 
 const KNOWN = [
   'level', 'rules', 'maxBodyBytes', 'actor', 'routeLabel', 'skip', 'handler', 'statusCode', 'message',
-  'requestPropertyName', 'passOnStoreError', 'retryAfter', 'readiness', 'registry', 'audit', 'engine',
+  'requestPropertyName', 'passOnStoreError', 'retryAfter', 'readiness', 'registry', 'audit', 'engine', 'durable', 'durableFailOpen',
 ] as const satisfies readonly (keyof ExpressAuditOptions)[];
 
 function describe(value: unknown): string {
@@ -163,6 +182,10 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   if (typeof prop !== 'string' || !/^[A-Za-z_$][\w$]*$/.test(prop)) throw invalid('requestPropertyName', 'an identifier such as "audit"', prop);
   const pass = o['passOnStoreError'] ?? false;
   if (typeof pass !== 'boolean') throw invalid('passOnStoreError', 'true or false', pass);
+  const durable = o['durable'] === undefined ? DEFAULT_DURABLE : o['durable'];
+  if (typeof durable !== 'boolean') throw invalid('durable', 'true or false', durable);
+  const durableFailOpen = o['durableFailOpen'] === undefined ? DEFAULT_DURABLE_FAIL_OPEN : o['durableFailOpen'];
+  if (typeof durableFailOpen !== 'boolean') throw invalid('durableFailOpen', 'true or false', durableFailOpen);
   const readiness = o['readiness'] ?? false;
   let readinessPath: string | undefined;
   if (readiness === true) readinessPath = DEFAULT_READINESS_PATH;
@@ -195,20 +218,25 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     registry: registry as Registry | undefined,
     audit: audit as AuditEngine | undefined,
     engine: engine as CreateAuditOptions | undefined,
+    durable,
+    durableFailOpen,
   });
 }
 
+const ROUTE_KEYS = ['level', 'action', 'longLived', 'durable'];
+
 /** auditor.route(config), validated when the route is declared. */
-export function validateRouteConfig(config: unknown): RouteAuditConfig | false {
+export function validateRouteConfig(config: unknown): ExpressRouteConfig | false {
   if (config === false) return false;
-  if (config === null || typeof config !== 'object' || Array.isArray(config)) throw invalid('route(config)', '{level?, action?, longLived?} or false', config);
+  if (config === null || typeof config !== 'object' || Array.isArray(config)) throw invalid('route(config)', '{level?, action?, longLived?, durable?} or false', config);
   const c = config as Record<string, unknown>;
   for (const key of Object.keys(c)) {
-    if (key !== 'level' && key !== 'action' && key !== 'longLived') throw invalid(`route(config).${key}`, 'one of level, action, longLived', c[key]);
+    if (!ROUTE_KEYS.includes(key)) throw invalid(`route(config).${key}`, `one of ${ROUTE_KEYS.join(', ')}`, c[key]);
   }
   if (c['level'] !== undefined && !isAuditLevel(c['level'])) throw invalid('route(config).level', AUDIT_LEVELS.join(' | '), c['level']);
   const action = c['action'];
   if (action !== undefined && (typeof action !== 'string' || action.length === 0 || action.length > 256)) throw invalid('route(config).action', 'a string of 1–256 characters', action);
   if (c['longLived'] !== undefined && typeof c['longLived'] !== 'boolean') throw invalid('route(config).longLived', 'true or false', c['longLived']);
-  return Object.freeze({ ...c }) as RouteAuditConfig;
+  if (c['durable'] !== undefined && typeof c['durable'] !== 'boolean') throw invalid('route(config).durable', 'true or false', c['durable']);
+  return Object.freeze({ ...c }) as ExpressRouteConfig;
 }

@@ -10,12 +10,13 @@ import {
   type AuditEvent,
   type AuditLevel,
   type AuditSlot,
+  type DurableReceipt,
   type HttpExchange,
   type LevelDecision,
-  type RouteAuditConfig,
   type Target,
 } from '@ron-audit/core';
-import type { ResolvedOptions } from './options.js';
+import { DURABLE_METHODS } from '@ron-audit/core';
+import type { ExpressRouteConfig, ResolvedOptions } from './options.js';
 import { ResponseCapture } from './response-capture.js';
 import { routeOf } from './route-template.js';
 
@@ -47,6 +48,8 @@ export interface AuditContext {
   readonly responseCap: number;
   /** Whether res.write/res.end are wrapped (some route may be 'requestResponse'). */
   captureResponses: boolean;
+  /** Whether write responses are held (the `durable` option, or some route's `durable: true`). */
+  holdWrites: boolean;
 }
 
 function requestIdOf(req: Request): string {
@@ -88,7 +91,7 @@ export class RequestState implements RequestAudit {
   private readonly path: string;
   private readonly query: string | undefined;
   private decision: LevelDecision | undefined;
-  private routeConfig: RouteAuditConfig | false | undefined;
+  private routeConfig: ExpressRouteConfig | false | undefined;
   private actor: Actor | undefined;
   private target: Target | undefined;
   private annotations: Record<string, string> | undefined;
@@ -133,7 +136,7 @@ export class RequestState implements RequestAudit {
   }
 
   /** auditor.route(config): per-route settings, decided at once (the route is known by now). */
-  configure(config: RouteAuditConfig | false): void {
+  configure(config: ExpressRouteConfig | false): void {
     this.routeConfig = config;
     this.decision = undefined;
     if (config !== false && config.longLived === true) this.slot?.markLongLived();
@@ -200,27 +203,45 @@ export class RequestState implements RequestAudit {
     const slot = this.slot;
     if (slot === undefined) return;
     this.slot = undefined;
-    let event: AuditEvent;
+    slot.commit(this.event(d, !this.res.writableEnded));
+  }
+
+  /**
+   * A held write's first byte is about to go out (`atEnd`: its last one): fill the slot now and
+   * say when the record is durable. Undefined when this response is not held (not audited, a
+   * read, or `durable` off for its route); the slot is then filled at the end as usual.
+   * 'at-end' at requestResponse before end(): the record wants the whole body, so the commit
+   * waits for it (and the response is held meanwhile).
+   */
+  commitDurable(atEnd: boolean): Promise<DurableReceipt> | undefined | 'at-end' {
+    const d = this.decide();
+    const slot = this.slot;
+    if (slot === undefined || !DURABLE_METHODS.has(this.req.method)) return undefined;
+    const config = this.routeConfig === false ? undefined : this.routeConfig;
+    if (!(config?.durable ?? this.ctx.options.durable)) return undefined;
+    if (!atEnd && this.capture !== undefined) return 'at-end';
+    this.slot = undefined;
+    return slot.commitDurable(this.event(d, false));
+  }
+
+  private event(d: LevelDecision, aborted: boolean): AuditEvent {
     try {
-      event = httpEvent(this.exchange(d));
-      if (this.capture !== undefined) event = this.capture.correct(event);
+      const event = httpEvent(this.exchange(d, aborted));
+      return this.capture !== undefined ? this.capture.correct(event) : event;
     } catch (err) {
       // An admitted request is always recorded; a hook that threw leaves a reduced record.
-      const aborted = !this.res.writableEnded;
-      event = {
+      return {
         action: d.action ?? actionFor(this.req.method, this.route),
         outcome: outcomeOf(this.res.statusCode, aborted, this.error),
         attributes: { 'http.request.method': this.req.method, 'url.path': this.path, 'http.response.status_code': this.res.statusCode },
         annotations: { 'ron-audit.adapter_error': err instanceof Error ? err.message.slice(0, 1024) : String(err).slice(0, 1024) },
       };
     }
-    slot.commit(event);
   }
 
-  private exchange(d: LevelDecision): HttpExchange {
+  private exchange(d: LevelDecision, aborted: boolean): HttpExchange {
     const { req, res } = this;
     const o = this.ctx.options;
-    const aborted = !res.writableEnded;
     const detailed = d.level === 'request' || d.level === 'requestResponse';
     return {
       method: req.method,

@@ -15,6 +15,10 @@ export interface RequestAudit {
   error: { name: string; message: string; code: string | undefined } | undefined;
   /** The serialized payload seen in onSend (kept only at requestResponse). */
   responseBody: unknown;
+  /** A write whose response is held in onSend until its record is durable (option `durable`). */
+  readonly durable: boolean;
+  /** The response is held in onSend, waiting for the record to be durable. */
+  holding: boolean;
   done: boolean;
 }
 

@@ -24,6 +24,10 @@ import type { FastifyRequest } from 'fastify';
 export const DEFAULT_READINESS_PATH = '/readyz';
 export const DEFAULT_METRICS_PATH = '/metrics';
 export const DEFAULT_SKIP_ON_ERROR = false;
+/** Writes are answered as soon as the response is ready, not held until their record is durable. */
+export const DEFAULT_DURABLE = false;
+/** A durable write whose record cannot be made durable is answered 503, not sent as the handler made it. */
+export const DEFAULT_DURABLE_FAIL_OPEN = false;
 
 /** Who made the request. Called after authentication ran (preHandler) and again at the end if it had no answer then. */
 export type ActorResolver = (request: FastifyRequest) => Actor | undefined | null;
@@ -55,6 +59,14 @@ export interface FastifyAuditOptions {
   readiness?: boolean | string;
   /** `true` or a path: serve the registry's metrics there (unaudited). Default: no route. */
   metrics?: boolean | string;
+  /**
+   * Hold the response of every audited write (POST, PUT, PATCH, DELETE) until its record is
+   * durable (fsynced in the WAL; in Micronode, under a signed checkpoint). A route's
+   * `config.audit.durable` wins. Default false.
+   */
+  durable?: boolean;
+  /** When a held write's record cannot be made durable, send the handler's response anyway (logged) instead of 503. Default false. */
+  durableFailOpen?: boolean;
 }
 
 export interface ResolvedOptions {
@@ -67,9 +79,11 @@ export interface ResolvedOptions {
   /** undefined: readiness off. */
   readonly readiness: { readonly path: string; readonly serve: boolean } | undefined;
   readonly metricsPath: string | undefined;
+  readonly durable: boolean;
+  readonly durableFailOpen: boolean;
 }
 
-const KNOWN = ['audit', 'engine', 'registry', 'level', 'rules', 'maxBodyBytes', 'skipOnError', 'retryAfter', 'actor', 'readiness', 'metrics'] as const;
+const KNOWN = ['audit', 'engine', 'registry', 'level', 'rules', 'maxBodyBytes', 'skipOnError', 'retryAfter', 'actor', 'readiness', 'metrics', 'durable', 'durableFailOpen'] as const;
 
 function describe(value: unknown): string {
   if (value === null) return 'null';
@@ -128,6 +142,10 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   if (retryAfter !== undefined && (typeof retryAfter !== 'number' || !Number.isSafeInteger(retryAfter) || retryAfter < 1 || retryAfter > 3600)) {
     throw invalid('retryAfter', 'an integer number of seconds from 1 to 3600', retryAfter);
   }
+  const durable = o['durable'] === undefined ? DEFAULT_DURABLE : o['durable'];
+  if (typeof durable !== 'boolean') throw invalid('durable', 'true or false', durable);
+  const durableFailOpen = o['durableFailOpen'] === undefined ? DEFAULT_DURABLE_FAIL_OPEN : o['durableFailOpen'];
+  if (typeof durableFailOpen !== 'boolean') throw invalid('durableFailOpen', 'true or false', durableFailOpen);
   const actor = o['actor'] ?? defaultResolver;
   if (typeof actor !== 'function') throw invalid('actor', 'a function (request) => {id, type?, name?, groups?} | undefined', actor);
   let readiness: ResolvedOptions['readiness'];
@@ -145,28 +163,31 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     if (err instanceof AuditError) throw new AuditError('AUDIT_CONFIG_INVALID', `@ron-audit/fastify option ${err.message}`, { key: 'rules' });
     throw err;
   }
-  return Object.freeze({ level, rules, maxBodyBytes, skipOnError, retryAfter, actor: actor as ActorResolver, readiness, metricsPath });
+  return Object.freeze({ level, rules, maxBodyBytes, skipOnError, retryAfter, actor: actor as ActorResolver, readiness, metricsPath, durable, durableFailOpen });
 }
 
-/** `config: { audit: false | { level, action, longLived } }` on a route. */
+/** `config: { audit: false | { level, action, longLived, durable } }` on a route. */
 export interface FastifyAuditRouteConfig {
   readonly level?: AuditLevel;
   /** Action name of the route's records (default "<METHOD> <route>"). */
   readonly action?: string;
   /** The route streams (SSE, downloads): its slot comes from the long-lived pool. */
   readonly longLived?: boolean;
+  /** Hold this route's write responses until their record is durable (wins over the plugin's `durable`). */
+  readonly durable?: boolean;
 }
 
-const ROUTE_KEYS = ['level', 'action', 'longLived'];
+const ROUTE_KEYS = ['level', 'action', 'longLived', 'durable'];
 
 /** Checked when the route is added (onRoute), so a typo fails the boot like a bad plugin option. */
 export function checkRouteConfig(route: string, value: unknown): void {
   if (value === undefined || value === false) return;
   const name = `config.audit of route ${route}`;
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw invalid(name, 'false or {level?, action?, longLived?}', value);
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw invalid(name, 'false or {level?, action?, longLived?, durable?}', value);
   const c = value as Record<string, unknown>;
   for (const key of Object.keys(c)) if (!ROUTE_KEYS.includes(key)) throw invalid(`${name} (${key})`, `one of ${ROUTE_KEYS.join(', ')}`, c[key]);
   if (c['level'] !== undefined && !isAuditLevel(c['level'])) throw invalid(`${name} (level)`, AUDIT_LEVELS.join(' | '), c['level']);
   if (c['action'] !== undefined && (typeof c['action'] !== 'string' || c['action'].length === 0 || c['action'].length > 256)) throw invalid(`${name} (action)`, 'a string of 1–256 characters', c['action']);
   if (c['longLived'] !== undefined && typeof c['longLived'] !== 'boolean') throw invalid(`${name} (longLived)`, 'true or false', c['longLived']);
+  if (c['durable'] !== undefined && typeof c['durable'] !== 'boolean') throw invalid(`${name} (durable)`, 'true or false', c['durable']);
 }

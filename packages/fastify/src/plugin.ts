@@ -1,14 +1,15 @@
-import { admit, createAudit, httpEvent, resolveLevel, type Actor, type AdmitOptions, type AuditEngine, type AuditHealth } from '@ron-audit/core';
+import { admit, createAudit, DURABLE_METHODS, httpEvent, resolveLevel, type Actor, type AdmitOptions, type AuditEngine, type AuditEvent, type AuditHealth } from '@ron-audit/core';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, HookHandlerDoneFunction, RouteOptions } from 'fastify';
 import { fastifyPlugin } from 'fastify-plugin';
 import { exchangeOf, type RequestAudit } from './exchange.js';
 import { checkRouteConfig, resolveOptions, type FastifyAuditOptions, type FastifyAuditRouteConfig, type ResolvedOptions } from './options.js';
-import { AuditRefusedError } from './refusal.js';
+import { AuditNotDurableError, AuditRefusedError } from './refusal.js';
 
 /**
  * The Fastify life cycle mapped onto the core, one hook per step:
  * onRequest admits (reserve a slot before any handler; 503 when saturated), preHandler reads the
- * actor after the host's authentication, onSend keeps the response payload at requestResponse,
+ * actor after the host's authentication, onSend keeps the response payload at requestResponse
+ * (and, for a durable write, commits the record and holds the response until it is durable),
  * onError stashes the error, onResponse / onRequestAbort commit the record, preClose / onClose
  * report not-ready and drain.
  */
@@ -39,6 +40,10 @@ const kAudit = Symbol('ron-audit.request');
 
 type Carrier = { [kAudit]: (RequestAudit & { reply: FastifyReply }) | null };
 const stateOf = (request: FastifyRequest): (RequestAudit & { reply: FastifyReply }) | null => (request as unknown as Carrier)[kAudit];
+
+/** Methods whose responses the `durable` option holds; reads are never held. */
+/** Headers that describe the handler's body, dropped when a 503 replaces it. */
+const BODY_HEADERS = ['content-type', 'content-length', 'content-encoding', 'content-language', 'content-range', 'content-disposition', 'content-location', 'etag', 'last-modified'];
 
 function pathOf(url: string): string {
   const q = url.indexOf('?');
@@ -80,25 +85,65 @@ const auditPlugin: FastifyPluginAsync<FastifyAuditOptions> = async (fastify: Fas
   fastify.decorate('audit', decorator);
   fastify.decorateRequest(kAudit, null);
 
-  function commit(request: FastifyRequest, aborted: boolean): void {
-    const state = stateOf(request);
-    if (state === null || state.done) return;
-    state.done = true;
+  /** The record of the exchange so far; undefined (slot given back) when even its metadata cannot be recorded. */
+  function eventOf(request: FastifyRequest, state: RequestAudit & { reply: FastifyReply }, aborted: boolean): Omit<AuditEvent, 'id'> | undefined {
     const actor = state.actor ?? resolveActor(opts, request, state);
     const exchange = exchangeOf(request, state.reply, state, actor, aborted, opts.maxBodyBytes);
     try {
-      state.slot.commit(httpEvent(exchange));
+      return httpEvent(exchange);
     } catch (err) {
       // An admitted request is always recorded: fall back to the metadata of the exchange.
       request.log.error({ err }, 'ron-audit: could not build the full record; recording metadata only');
       try {
-        state.slot.commit(httpEvent({ ...exchange, level: 'metadata', annotations: { 'ron-audit.adapter_error': String((err as Error).message).slice(0, 4096) } }));
+        return httpEvent({ ...exchange, level: 'metadata', annotations: { 'ron-audit.adapter_error': String((err as Error).message).slice(0, 4096) } });
       } catch (again) {
         // Do not hold a queue slot until close for a record that cannot be built at all.
         request.log.error({ err: again }, 'ron-audit: could not record the request');
         state.slot.release();
+        return undefined;
       }
     }
+  }
+
+  function commit(request: FastifyRequest, aborted: boolean): void {
+    const state = stateOf(request);
+    if (state === null || state.done) return;
+    state.done = true;
+    const event = eventOf(request, state, aborted);
+    if (event !== undefined) state.slot.commit(event);
+  }
+
+  /**
+   * A durable write, in onSend: the status and body are final, nothing is on the wire yet. The
+   * record is committed now (an abort from here on changes nothing) and the response waits for
+   * its fsync; if it cannot be made durable, a 503 replaces it unless durableFailOpen.
+   */
+  function commitDurable(request: FastifyRequest, reply: FastifyReply, state: RequestAudit & { reply: FastifyReply }, done: (err?: Error | null) => void): void {
+    state.done = true;
+    const event = eventOf(request, state, false);
+    if (event === undefined) {
+      done();
+      return;
+    }
+    state.holding = true;
+    state.slot.commitDurable(event).then(
+      () => {
+        state.holding = false;
+        done();
+      },
+      (err: unknown) => {
+        state.holding = false;
+        if (opts.durableFailOpen) {
+          request.log.error({ err, 'audit.id': state.slot.id }, 'ron-audit: the record is not durable; sending the response anyway (durableFailOpen)');
+          done();
+          return;
+        }
+        const retryAfter = opts.retryAfter ?? engine.config.retryAfterSeconds;
+        for (const name of BODY_HEADERS) reply.removeHeader(name);
+        void reply.code(503).header('retry-after', String(retryAfter));
+        done(new AuditNotDurableError(state.slot.id, retryAfter, err));
+      },
+    );
   }
 
   fastify.addHook('onRoute', (route: RouteOptions) => {
@@ -156,6 +201,8 @@ const auditPlugin: FastifyPluginAsync<FastifyAuditOptions> = async (fastify: Fas
       actorError: undefined,
       error: undefined,
       responseBody: undefined,
+      durable: DURABLE_METHODS.has(method) && ((config === false ? undefined : config?.durable) ?? opts.durable),
+      holding: false,
       done: false,
     };
     reply.header('audit-id', admission.slot.id);
@@ -174,10 +221,23 @@ const auditPlugin: FastifyPluginAsync<FastifyAuditOptions> = async (fastify: Fas
     // it the audit drain in onClose — until keepAliveTimeout.
     if (closing && request.raw.httpVersionMajor === 1) void reply.header('connection', 'close');
     const state = stateOf(request);
+    if (state?.holding === true) {
+      // A second send while the first is held: an async handler called reply.send() without
+      // returning reply, and Fastify sent its return value too. The held response is the answer;
+      // letting this one through would answer before the fsync (Fastify's "did you forget to
+      // return reply" case, which an asynchronous onSend hook exposes).
+      request.log.debug('ron-audit: dropped a second reply.send() made while the response waits for its record to be durable');
+      return;
+    }
     if (state !== null && !state.done) {
+      const stream = isStream(payload);
+      if (!stream && state.level === 'requestResponse') state.responseBody = payload;
+      if (state.durable) {
+        commitDurable(request, reply, state, done);
+        return;
+      }
       // A streamed body is not captured (it would have to be buffered); the request is long-lived from here on.
-      if (isStream(payload)) state.slot.markLongLived();
-      else if (state.level === 'requestResponse') state.responseBody = payload;
+      if (stream) state.slot.markLongLived();
     }
     done();
   });

@@ -1,4 +1,4 @@
-import type { Admission, AuditError } from '@ron-audit/core';
+import { isAuditError, type Admission, type AuditError } from '@ron-audit/core';
 
 type Refused = Extract<Admission, { kind: 'refused' }>;
 
@@ -23,5 +23,30 @@ export class AuditRefusedError extends Error {
     this.code = refused.body.code;
     this.retryAfterSeconds = refused.retryAfterSeconds;
     this.headers = { 'retry-after': String(refused.retryAfterSeconds) };
+  }
+}
+
+/**
+ * The 503 of a held write (option `durable`) whose record could not be made durable: the WAL
+ * failed or is degraded, so the record is in memory only. Unlike AuditRefusedError, the handler
+ * has run and its effects stand; the answer tells the client that they are not provably audited.
+ * A Fastify error too, so the host's setErrorHandler sees it; Fastify's default handler answers
+ * {statusCode: 503, code: 'AUDIT_NOT_DURABLE', error: 'Service Unavailable', message}.
+ */
+export class AuditNotDurableError extends Error {
+  readonly statusCode = 503;
+  readonly code = 'AUDIT_NOT_DURABLE';
+  /** The record that was written (in memory) for the response this error replaces. */
+  readonly recordId: string;
+  readonly retryAfterSeconds: number;
+  readonly headers: { readonly 'retry-after': string };
+
+  constructor(recordId: string, retryAfterSeconds: number, cause: unknown) {
+    const reason = isAuditError(cause) ? cause.code : 'AUDIT_NOT_DURABLE';
+    super(`The request was processed, but its audit record could not be made durable (${reason}): its effects are not provably audited. Check its outcome before retrying.`, { cause });
+    this.name = 'AuditNotDurableError';
+    this.recordId = recordId;
+    this.retryAfterSeconds = retryAfterSeconds;
+    this.headers = { 'retry-after': String(retryAfterSeconds) };
   }
 }

@@ -47,6 +47,9 @@ describe('wrong options fail the boot with an error naming the option', () => {
     ['registry not a registry', { registry: {} }, 'registry'],
     ['audit not an engine', { audit: { reserve: 1 } }, 'audit'],
     ['engine not an object', { engine: 'default' }, 'engine'],
+    ['durable not boolean', { durable: 'yes' }, 'durable'],
+    ['durable null', { durable: null }, 'durable'],
+    ['durableFailOpen not boolean', { durableFailOpen: 1 }, 'durableFailOpen'],
     ['a typo', { skipOnErorr: true }, 'skipOnErorr'],
   ];
   it.each(cases)('%s', async (_name, bad, option) => {
@@ -77,6 +80,7 @@ describe('wrong options fail the boot with an error naming the option', () => {
       [{ level: 'everything' }, 'level'],
       [{ action: '' }, 'action'],
       [{ longLived: 'yes' }, 'longLived'],
+      [{ durable: 'true' }, 'durable'],
       [{ levle: 'none' }, 'levle'],
     ];
     for (const [config, name] of cases) {
@@ -100,6 +104,8 @@ describe('wrong options fail the boot with an error naming the option', () => {
       actor: () => undefined,
       readiness: '/ready',
       metrics: '/m',
+      durable: true,
+      durableFailOpen: false,
     });
     expect(err).toBeUndefined();
   });

@@ -10,24 +10,33 @@ import { AuditError, AUDIT_LEVELS, isAuditLevel, type RouteAuditConfig } from '@
 
 export const AUDIT_ROUTE_METADATA = 'ron-audit:route';
 
+/** `@Audit()`'s settings: the core's RouteAuditConfig plus `durable`. */
+export interface AuditRouteConfig extends RouteAuditConfig {
+  /** Hold this route's write responses until their record is durable (wins over the module's `durable`). */
+  readonly durable?: boolean;
+}
+
 /** What `@Audit()` / `@SkipAudit()` store: a route config, or false for "not audited". */
-export type AuditRouteMetadata = RouteAuditConfig | false;
+export type AuditRouteMetadata = AuditRouteConfig | false;
+
+const ROUTE_KEYS = ['level', 'action', 'longLived', 'durable'];
 
 function badArgument(name: string, expected: string, value: unknown): AuditError {
   const shown = typeof value === 'string' ? JSON.stringify(value) : value === null ? 'null' : typeof value;
   return new AuditError('AUDIT_INVALID_ARGUMENT', `${name}: expected ${expected}, received ${shown}`, { argument: name });
 }
 
-function validate(config: unknown): RouteAuditConfig {
-  if (config === null || typeof config !== 'object' || Array.isArray(config)) throw badArgument('@Audit(config)', 'an object {level?, action?, longLived?}', config);
+function validate(config: unknown): AuditRouteConfig {
+  if (config === null || typeof config !== 'object' || Array.isArray(config)) throw badArgument('@Audit(config)', 'an object {level?, action?, longLived?, durable?}', config);
   const c = config as Record<string, unknown>;
-  for (const key of Object.keys(c)) if (key !== 'level' && key !== 'action' && key !== 'longLived') throw badArgument(`@Audit(config).${key}`, 'one of level, action, longLived', key);
+  for (const key of Object.keys(c)) if (!ROUTE_KEYS.includes(key)) throw badArgument(`@Audit(config).${key}`, `one of ${ROUTE_KEYS.join(', ')}`, key);
   if (c['level'] !== undefined && !isAuditLevel(c['level'])) throw badArgument('@Audit(config).level', AUDIT_LEVELS.join(' | '), c['level']);
   if (c['action'] !== undefined && (typeof c['action'] !== 'string' || c['action'].length === 0 || c['action'].length > 256)) {
     throw badArgument('@Audit(config).action', 'a string of 1–256 characters', c['action']);
   }
   if (c['longLived'] !== undefined && typeof c['longLived'] !== 'boolean') throw badArgument('@Audit(config).longLived', 'a boolean', c['longLived']);
-  return Object.freeze({ ...(c as RouteAuditConfig) });
+  if (c['durable'] !== undefined && typeof c['durable'] !== 'boolean') throw badArgument('@Audit(config).durable', 'a boolean', c['durable']);
+  return Object.freeze({ ...(c as AuditRouteConfig) });
 }
 
 function routeDecorator(value: AuditRouteMetadata): ClassDecorator & MethodDecorator {
@@ -50,9 +59,10 @@ function routeDecorator(value: AuditRouteMetadata): ClassDecorator & MethodDecor
 /**
  * Audit this route (or every route of this controller) with these settings:
  * `level` ('none' | 'metadata' | 'request' | 'requestResponse'), `action` (the record's action,
- * default "<METHOD> <route>"), `longLived` (streams: take the slot from the long-lived pool).
+ * default "<METHOD> <route>"), `longLived` (streams: take the slot from the long-lived pool),
+ * `durable` (hold write responses until their record is durable).
  */
-export function Audit(config: RouteAuditConfig = {}): ClassDecorator & MethodDecorator {
+export function Audit(config: AuditRouteConfig = {}): ClassDecorator & MethodDecorator {
   return routeDecorator(validate(config));
 }
 

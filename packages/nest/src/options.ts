@@ -25,6 +25,10 @@ export const DEFAULT_METRICS_PATH = '/metrics';
 export const AUDIT_ID_HEADER = 'Audit-Id';
 /** Endpoint label of busy_rejections_total for requests no route matched. */
 export const UNMATCHED_ENDPOINT = '(unmatched)';
+/** Default of `durable`: write responses are not held for their record. */
+export const DEFAULT_DURABLE = false;
+/** Default of `durableFailOpen`: a held write whose record is not durable is answered 503. */
+export const DEFAULT_DURABLE_FAIL_OPEN = false;
 /** Retry-After bounds, the same as the engine's AUDIT_RETRY_AFTER_SECONDS. */
 const RETRY_AFTER_MIN = 1;
 const RETRY_AFTER_MAX = 3600;
@@ -77,6 +81,13 @@ export interface AuditModuleOptions {
   readiness?: boolean | string;
   /** `true` or a path: serve the metrics registry there (GET, text exposition, not audited). Default: no route. */
   metrics?: boolean | string;
+  /**
+   * Hold the response of every audited write (POST, PUT, PATCH, DELETE) until its record is
+   * durable (fsynced in the WAL; in Micronode, under a signed checkpoint). `@Audit({ durable })` wins. Default false.
+   */
+  durable?: boolean;
+  /** When a held write's record cannot be made durable, send the handler's response anyway (logged) instead of 503. Default false. */
+  durableFailOpen?: boolean;
 }
 
 /** The adapter's options after validation. */
@@ -92,6 +103,8 @@ export interface AuditSettings {
   /** Add a readiness route at readinessPath when the host has none. */
   readonly addReadiness: boolean;
   readonly metricsPath: string | undefined;
+  readonly durable: boolean;
+  readonly durableFailOpen: boolean;
 }
 
 export interface ResolvedOptions {
@@ -101,7 +114,7 @@ export interface ResolvedOptions {
   readonly engineOptions: CreateAuditOptions;
 }
 
-const OPTION_KEYS: readonly string[] = ['audit', 'engine', 'registry', 'level', 'rules', 'maxBodyBytes', 'retryAfter', 'skipOnError', 'actor', 'readiness', 'metrics'];
+const OPTION_KEYS: readonly string[] = ['audit', 'engine', 'registry', 'level', 'rules', 'maxBodyBytes', 'retryAfter', 'skipOnError', 'actor', 'readiness', 'metrics', 'durable', 'durableFailOpen'];
 
 function show(value: unknown): string {
   if (value === null) return 'null';
@@ -154,6 +167,10 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   }
   const skipOnError = o['skipOnError'] === undefined ? false : o['skipOnError'];
   if (typeof skipOnError !== 'boolean') throw invalid('skipOnError', skipOnError, 'true or false');
+  const durable = o['durable'] === undefined ? DEFAULT_DURABLE : o['durable'];
+  if (typeof durable !== 'boolean') throw invalid('durable', durable, 'true or false');
+  const durableFailOpen = o['durableFailOpen'] === undefined ? DEFAULT_DURABLE_FAIL_OPEN : o['durableFailOpen'];
+  if (typeof durableFailOpen !== 'boolean') throw invalid('durableFailOpen', durableFailOpen, 'true or false');
   const actor = o['actor'];
   if (actor !== undefined && typeof actor !== 'function') throw invalid('actor', actor, 'a function (req) => {id, type?, name?, groups?} | undefined');
   const readiness = o['readiness'];
@@ -178,7 +195,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   if (audit === undefined) {
     // The same split createAudit() makes; resolveConfig rejects unknown keys and bad values, so a
     // typo or a bad AUDIT_* variable fails here, before Nest starts building the application.
-    const { logger: _l, signer: _s, env, ...config } = engineOptions;
+    const { logger: _l, signer: _s, fileOps: _f, env, ...config } = engineOptions;
     resolveConfig(config, (env as Record<string, string | undefined> | undefined) ?? process.env);
     if (registry !== undefined) engineOptions['registry'] = registry;
   }
@@ -192,6 +209,8 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     readinessPath,
     addReadiness: readiness !== undefined && readiness !== false,
     metricsPath,
+    durable,
+    durableFailOpen,
   });
   return { settings, engine: audit as AuditEngine | undefined, engineOptions: engineOptions as CreateAuditOptions };
 }

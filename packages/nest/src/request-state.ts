@@ -34,6 +34,10 @@ export interface RequestState {
   routed: boolean;
   route: string | undefined;
   decision: LevelDecision | undefined;
+  /** The route's own `durable` (@Audit), when it has one. */
+  durable: boolean | undefined;
+  /** The record was committed before the response went out (a held write): the end commits nothing. */
+  committed: boolean;
   responseBody: unknown;
   error: HttpExchange['error'];
   ended: boolean;
@@ -79,6 +83,8 @@ export function newState(raw: IncomingMessage, res: ServerResponse, request: obj
     routed: false,
     route: undefined,
     decision: undefined,
+    durable: undefined,
+    committed: false,
     responseBody: undefined,
     error: undefined,
     ended: false,

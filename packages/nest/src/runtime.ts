@@ -1,8 +1,21 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost, type AbstractHttpAdapter } from '@nestjs/core';
-import { AuditError, admit, createAudit, httpEvent, resolveLevel, type AdmitOptions, type AuditEngine, type AuditStatus, type HealthReason, type LevelDecision } from '@ron-audit/core';
+import {
+  AuditError,
+  admit,
+  createAudit,
+  httpEvent,
+  resolveLevel,
+  type AdmitOptions,
+  type AuditEngine,
+  type AuditEvent,
+  type AuditStatus,
+  type HealthReason,
+  type LevelDecision,
+} from '@ron-audit/core';
 import { AUDIT_ROUTE_METADATA, type AuditRouteMetadata } from './decorators.js';
+import { DURABLE_METHODS, holdResponse, notDurableAnswer, type HoldStart } from '@ron-audit/core';
 import { AUDIT_MODULE_OPTIONS } from './module-definition.js';
 import { AUDIT_ID_HEADER, UNMATCHED_ENDPOINT, resolveOptions, type AuditModuleOptions, type AuditSettings } from './options.js';
 import { exchangeOf, newState, rawRequest, rawResponse, type Refusal, type RequestState } from './request-state.js';
@@ -31,7 +44,10 @@ function closeConnection(st: RequestState): void {
  *    slot of an opted-out route, or admits a deferred request — answering 503 + Retry-After
  *    there when refused, so that neither guards nor the handler run;
  * 3. the end of the response ('close' of Node's ServerResponse, for finished and aborted requests
- *    alike): fills the slot with httpEvent(), reading the actor then, after authentication.
+ *    alike): fills the slot with httpEvent(), reading the actor then, after authentication — or,
+ *    for a write held by `durable`, its first write to Node's ServerResponse (on both platforms
+ *    every answer passes there: handler, guard, exception filter), holding the response until
+ *    the record is durable.
  */
 @Injectable()
 export class AuditRuntime implements OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown {
@@ -44,6 +60,9 @@ export class AuditRuntime implements OnModuleInit, BeforeApplicationShutdown, On
   private readonly registered = new Set<string>();
   private adapter: AbstractHttpAdapter | undefined;
   private shuttingDown = false;
+  /** Some write response may be held: the `durable` option, or a route registered with `@Audit({ durable: true })`. */
+  private holdWrites: boolean;
+  private readonly logger = new Logger('AuditModule');
 
   constructor(
     @Inject(AUDIT_MODULE_OPTIONS) options: AuditModuleOptions,
@@ -53,13 +72,19 @@ export class AuditRuntime implements OnModuleInit, BeforeApplicationShutdown, On
     this.settings = resolved.settings;
     this.owned = resolved.engine === undefined;
     this.engine = resolved.engine ?? createAudit(resolved.engineOptions);
+    this.holdWrites = this.settings.durable;
   }
 
   /** Installs stages 1 and 2: called from AuditModule.configure(), which Nest runs before it applies module middleware and registers routes. */
   attach(): void {
     const adapter = this.adapterHost.httpAdapter as AbstractHttpAdapter | undefined;
     if (adapter === undefined) return;
-    if (!installRouteHook(adapter, (route, req, res) => this.gate(route, req, res), (route) => this.registered.add(`${route.method} ${route.template}`))) {
+    const onRegister = (route: RouteInfo): void => {
+      this.registered.add(`${route.method} ${route.template}`);
+      const config = Reflect.getMetadata(AUDIT_ROUTE_METADATA, route.handler) as AuditRouteMetadata | undefined;
+      if (config !== undefined && config !== false && config.durable === true) this.holdWrites = true;
+    };
+    if (!installRouteHook(adapter, (route, req, res) => this.gate(route, req, res), onRegister)) {
       throw new AuditError('AUDIT_CONFIG_INVALID', 'AuditModule is imported more than once in this application: import AuditModule.forRoot() once (isGlobal: true shares it)', { key: 'AuditModule' });
     }
     this.adapter = adapter;
@@ -83,6 +108,7 @@ export class AuditRuntime implements OnModuleInit, BeforeApplicationShutdown, On
     this.states.set(raw, st);
     this.live.add(st);
     res.once('close', () => this.end(st));
+    if (this.holdWrites && DURABLE_METHODS.has(st.method)) holdResponse(res, () => this.commitDurable(st));
     if (this.shuttingDown) closeConnection(st);
     // A rule on the path alone can opt a request out before routing (no slot, no Audit-Id).
     const pre = resolveLevel({ method: st.method, route: undefined, path: st.path }, this.settings.rules, undefined, this.settings.level);
@@ -117,6 +143,7 @@ export class AuditRuntime implements OnModuleInit, BeforeApplicationShutdown, On
       return false;
     }
     const config = Reflect.getMetadata(AUDIT_ROUTE_METADATA, route.handler) as AuditRouteMetadata | undefined;
+    st.durable = config === undefined || config === false ? undefined : config.durable;
     // Probes and scrapes are not audited unless their route says so.
     const decision = this.decide(st, config ?? (readiness || route.template === this.settings.metricsPath ? false : undefined));
     if (decision.level === 'none' || st.passed) return true;
@@ -168,7 +195,10 @@ export class AuditRuntime implements OnModuleInit, BeforeApplicationShutdown, On
   confirm(req: object, config: AuditRouteMetadata | undefined): RequestState | undefined {
     const st = this.states.get(rawRequest(req));
     if (st === undefined || st.ended) return undefined;
-    if (config !== undefined && st.routed && !st.skip) this.decide(st, config);
+    if (config !== undefined && st.routed && !st.skip) {
+      this.decide(st, config);
+      st.durable = config === false ? undefined : config.durable;
+    }
     return st;
   }
 
@@ -178,8 +208,8 @@ export class AuditRuntime implements OnModuleInit, BeforeApplicationShutdown, On
     st.ended = true;
     this.live.delete(st);
     const aborted = !st.res.writableFinished;
-    if (st.skip) return;
-    const decision = st.decision ?? resolveLevel({ method: st.method, route: st.route, path: st.path }, this.settings.rules, undefined, this.settings.level);
+    if (st.skip || st.committed) return;
+    const decision = this.decisionOf(st);
     let slot = st.slot;
     st.slot = undefined;
     if (decision.level === 'none') {
@@ -194,14 +224,43 @@ export class AuditRuntime implements OnModuleInit, BeforeApplicationShutdown, On
       if (admission.kind !== 'admitted') return;
       slot = admission.slot;
     }
-    let event;
+    slot.commit(this.eventOf(st, decision, aborted));
+  }
+
+  /**
+   * Stage 3 of a held write: its first write to Node's response, status and body known. Commits
+   * the record and answers when it is durable: undefined to send the response as it is, or the
+   * 503 that replaces it. Undefined at once for a response that is not held.
+   */
+  private commitDurable(st: RequestState): HoldStart {
+    const slot = st.slot;
+    if (st.skip || slot === undefined || !(st.durable ?? this.settings.durable)) return undefined;
+    const decision = this.decisionOf(st);
+    if (decision.level === 'none') return undefined;
+    st.slot = undefined;
+    st.committed = true;
+    return slot.commitDurable(this.eventOf(st, decision, false)).then(
+      () => undefined,
+      (err: unknown) => {
+        const retryAfter = this.settings.retryAfter ?? this.engine.config.retryAfterSeconds;
+        if (!this.settings.durableFailOpen) return notDurableAnswer(retryAfter, err);
+        this.logger.error(`record ${slot.id} is not durable (${err instanceof Error ? err.message : String(err)}); the response was sent anyway (durableFailOpen)`);
+        return undefined;
+      },
+    );
+  }
+
+  private decisionOf(st: RequestState): LevelDecision {
+    return st.decision ?? resolveLevel({ method: st.method, route: st.route, path: st.path }, this.settings.rules, undefined, this.settings.level);
+  }
+
+  private eventOf(st: RequestState, decision: LevelDecision, aborted: boolean): AuditEvent {
     try {
-      event = httpEvent(exchangeOf(st, this.settings, decision, aborted));
+      return httpEvent(exchangeOf(st, this.settings, decision, aborted));
     } catch {
       // An admitted request is always recorded: without the details if they cannot be captured.
-      event = httpEvent({ ...exchangeOf(st, this.settings, decision, aborted), level: 'metadata' });
+      return httpEvent({ ...exchangeOf(st, this.settings, decision, aborted), level: 'metadata' });
     }
-    slot.commit(event);
   }
 
   /** Ready when the engine is ready (key loaded, not closed) and the application is not shutting down. */

@@ -57,6 +57,9 @@ describe('AuditModule.forRoot refuses wrong options at registration', () => {
     ['registry inside engine', { engine: { env: {}, registry: {} } }, 'AUDIT_CONFIG_INVALID', 'engine.registry'],
     ['registry not a registry', { registry: {} }, 'AUDIT_CONFIG_INVALID', 'registry'],
     ['audit not an engine', { audit: {} }, 'AUDIT_CONFIG_INVALID', 'audit'],
+    ['durable not a boolean', { durable: 'yes' }, 'AUDIT_CONFIG_INVALID', 'durable'],
+    ['durable null', { durable: null }, 'AUDIT_CONFIG_INVALID', 'durable'],
+    ['durableFailOpen not a boolean', { durableFailOpen: 1 }, 'AUDIT_CONFIG_INVALID', 'durableFailOpen'],
   ];
   it('refuses a value that is not an options object', () => {
     expectAuditError(() => AuditModule.forRoot(null as unknown as AuditModuleOptions), 'AUDIT_CONFIG_INVALID', 'options');
@@ -78,6 +81,7 @@ describe('AuditModule.forRoot refuses wrong options at registration', () => {
     expectAuditError(() => Audit({ level: 'loud' as 'none' }), 'AUDIT_INVALID_ARGUMENT', '@Audit(config).level');
     expectAuditError(() => Audit({ action: '' }), 'AUDIT_INVALID_ARGUMENT', '@Audit(config).action');
     expectAuditError(() => Audit({ lvl: 'none' } as never), 'AUDIT_INVALID_ARGUMENT', '@Audit(config).lvl');
+    expectAuditError(() => Audit({ durable: 'yes' } as never), 'AUDIT_INVALID_ARGUMENT', '@Audit(config).durable');
   });
 
   it('refuses bad options given through forRootAsync when Nest builds the application', async () => {

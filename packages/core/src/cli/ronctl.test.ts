@@ -83,7 +83,7 @@ describe('ronctl: commands and help', () => {
     [['kms', 'keygen', '--key-alias', 'bad alias'], /--key-alias "bad alias": expected 1–64 characters/],
     [['kms', 'list', '--origin', 'has space'], /--origin "has space"/],
     [['config', 'check'], /missing the config FILE/],
-    [['config', 'check', 'missing.toml'], /ENOENT/],
+    [['config', 'check', 'missing.toml'], /missing\.toml: cannot read \(ENOENT\)/],
   ])('%j exits 2 with a clear message', async (argv, message) => {
     const r = await run(argv as string[]);
     expect(r.code, r.err).toBe(2);
@@ -325,12 +325,12 @@ describe('ronctl config check', () => {
   it.each([
     ['bad-depth.toml', 'AUDIT_QUEUE_DEPTH = 0\n', /AUDIT_QUEUE_DEPTH="0" is invalid: expected an integer from 1 to/],
     ['bad-type.toml', '[audit]\nqueue_depth = "lots"\n', /queueDepth="lots" is invalid/],
-    ['typo.toml', 'AUDIT_QUEUE_DEPHT = 5\n', /unknown variable AUDIT_QUEUE_DEPHT/],
-    ['typo-option.toml', '[audit]\nqueue_dept = 5\n', /\[audit\] queue_dept: unknown option/],
+    ['typo.toml', 'AUDIT_QUEUE_DEPHT = 5\n', /AUDIT_QUEUE_DEPHT is not a known variable/],
+    ['typo.env', 'AUDIT_QUEUE_DEPHT=5\n', /AUDIT_QUEUE_DEPHT is not a known variable/],
+    ['typo-option.toml', '[audit]\nqueue_dept = 5\n', /\[audit\] queue_dept is not a known option/],
     ['syntax.toml', 'AUDIT_QUEUE_DEPTH = = 5\n', /not valid TOML/],
-    ['array.toml', 'AUDIT_QUEUE_DEPTH = [1]\n', /AUDIT_QUEUE_DEPTH: expected a string, number or boolean/],
     ['bad.env', 'AUDIT_BATCH_MAX=lots\n', /AUDIT_BATCH_MAX="lots" is invalid/],
-    ['badline.env', 'this is not an assignment\n', /line 1: expected KEY=value/],
+    ['badline.env', 'this is not an assignment\n', /line 1 is not KEY=value/],
     ['origin.env', 'AUDIT_ORIGIN=has space\n', /AUDIT_ORIGIN="has space" is invalid/],
   ])('%s is invalid (exit 1)', async (name, text, message) => {
     const r = await check(name, text);

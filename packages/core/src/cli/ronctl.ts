@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parse as parseToml } from 'smol-toml';
-import { CONFIG_KEYS, DEFAULT_KEYSTORE_DIR, resolveConfig, type AuditConfig, type AuditOptions } from '../config.js';
+import { loadConfigFile, type LoadedConfig } from '../config-file.js';
+import { CONFIG_KEYS, DEFAULT_KEYSTORE_DIR, type AuditConfig } from '../config.js';
 import { AuditError, isAuditError } from '../errors.js';
 import { isValidOrigin } from '../log/checkpoint.js';
 import { toBase64 } from '../sign/base64.js';
@@ -14,11 +14,12 @@ import { nodeFileOps } from '../sinks/fs.js';
 import { readExportRange, verifyExport, type ExportFailure, type ExportVerifyReport } from '../verify/export.js';
 import { parseReceipt, proveFromExport, verifyReceipt } from '../verify/receipt.js';
 import { compareWalWithExport } from '../verify/wal-export.js';
+import { PG_MIGRATE_HELP, pgMigrateCommand, pgVerifyCommand } from './pg.js';
 
 /**
  * ronctl: argv → library call → exit code. Every command is a thin shell over a library function
  * (verifyExport, readExportRange, proveFromExport, verifyReceipt, replayWalToExport, the keystore,
- * resolveConfig); tests call main() directly. docs/cli.md documents each command.
+ * loadConfigFile → resolveConfig); tests call main() directly. docs/cli.md documents each command.
  *
  * Exit codes: 0 success; 1 the check failed (verification, invalid config, refused); 2 usage or
  * I/O error (bad flags, unreadable files).
@@ -546,61 +547,6 @@ Exit status: 0 created; 1 the alias exists; 2 usage or I/O error.`,
 type ConfigKey = keyof typeof CONFIG_KEYS;
 const ENV_TO_KEY = new Map<string, ConfigKey>(Object.entries(CONFIG_KEYS).map(([k, spec]) => [spec.env, k as ConfigKey]));
 
-class ConfigFileError extends Error {}
-
-function camel(name: string): string {
-  return name.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
-}
-
-function scalar(name: string, v: unknown): string {
-  if (typeof v === 'string') return v;
-  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
-  throw new ConfigFileError(`${name}: expected a string, number or boolean, got ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v}`);
-}
-
-/** What the file sets: AUDIT_* variables (env-style) and [audit] options. */
-function readConfigFile(path: string, text: string): { env: Record<string, string>; options: AuditOptions } {
-  const env: Record<string, string> = {};
-  const options: Record<string, unknown> = {};
-  const known = (): string => [...ENV_TO_KEY.keys()].join(', ');
-  const setEnv = (name: string, value: string): void => {
-    if (!name.startsWith('AUDIT_')) return; // the host's own settings
-    if (!ENV_TO_KEY.has(name)) throw new ConfigFileError(`unknown variable ${name} (known: ${known()})`);
-    env[name] = value;
-  };
-  if (/\.toml$/i.test(path)) {
-    let doc: Record<string, unknown>;
-    try {
-      doc = parseToml(text) as Record<string, unknown>;
-    } catch (err) {
-      throw new ConfigFileError(`not valid TOML: ${(err as Error).message.split('\n')[0]}`);
-    }
-    for (const [k, v] of Object.entries(doc)) {
-      if (k === 'audit' && v !== null && typeof v === 'object' && !Array.isArray(v)) {
-        for (const [name, value] of Object.entries(v as Record<string, unknown>)) {
-          const key = camel(name);
-          if (key !== 'redact' && !(key in CONFIG_KEYS)) throw new ConfigFileError(`[audit] ${name}: unknown option (known: ${Object.keys(CONFIG_KEYS).join(', ')}, redact; snake_case works too)`);
-          options[key] = typeof value === 'bigint' ? Number(value) : value;
-        }
-      } else if (k.startsWith('AUDIT_')) {
-        setEnv(k, scalar(k, v));
-      }
-    }
-  } else {
-    text.split('\n').forEach((raw, i) => {
-      const line = raw.trim();
-      if (line.length === 0 || line.startsWith('#')) return;
-      const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(line);
-      if (m === null) throw new ConfigFileError(`line ${i + 1}: expected KEY=value`);
-      let value = m[2]!;
-      const q = /^(["'])(.*)\1$/.exec(value);
-      if (q !== null) value = q[2]!;
-      setEnv(m[1]!, value);
-    });
-  }
-  return { env, options: options as AuditOptions };
-}
-
 function describeValue(cfg: AuditConfig, key: ConfigKey): string {
   const v = cfg[key];
   return typeof v === 'string' ? v : String(v);
@@ -613,8 +559,8 @@ const configCheck: Command = {
   positionals: ['FILE'],
   help: `Usage: ronctl config check FILE [--json]
 
-Validates the audit settings of FILE exactly as the engine does at start (resolveConfig), and
-prints the resolved configuration. FILE is either
+Validates the audit settings of FILE exactly as the engine does at start and on reload
+(loadConfigFile → resolveConfig), and prints the resolved configuration. FILE is either
   - TOML (name ends in .toml, e.g. /etc/ron/<host>.toml): top-level AUDIT_* keys
     (AUDIT_QUEUE_DEPTH = 4096) and/or an [audit] table of option names (queue_depth = 4096 or
     queueDepth = 4096); other tables and keys belong to the host and are ignored; or
@@ -629,20 +575,20 @@ variable, the value and what is allowed); 2 FILE cannot be read.`,
     const file = pos[0];
     if (file === undefined) throw new UsageError('missing the config FILE');
     const path = ctx.path(file);
-    const text = await readFile(path, 'utf8');
-    let cfg: AuditConfig;
-    let parsed: { env: Record<string, string>; options: AuditOptions };
+    let loaded: LoadedConfig;
     try {
-      parsed = readConfigFile(path, text);
-      cfg = resolveConfig(parsed.options, parsed.env);
+      loaded = await loadConfigFile(path);
     } catch (err) {
-      if (err instanceof ConfigFileError || isAuditError(err, 'AUDIT_CONFIG_INVALID')) {
-        if (values['json'] === true) ctx.out(JSON.stringify({ ok: false, file: path, error: (err as Error).message }));
-        else ctx.out(`invalid: ${file}: ${(err as Error).message}`);
+      if (isAuditError(err, 'AUDIT_CONFIG_INVALID') && err.details['io'] !== true) {
+        if (values['json'] === true) ctx.out(JSON.stringify({ ok: false, file: path, error: err.message }));
+        else ctx.out(`invalid: ${err.message}`);
         return EXIT_FAILED;
       }
+      if (isAuditError(err, 'AUDIT_CONFIG_INVALID')) throw new UsageError(err.message);
       throw err;
     }
+    const cfg = loaded.config;
+    const parsed = loaded;
     const given = new Set<string>([...Object.keys(parsed.options), ...Object.keys(parsed.env).map((e) => ENV_TO_KEY.get(e)!)]);
     const rows = (Object.keys(CONFIG_KEYS) as ConfigKey[]).map((key) => ({
       key,
@@ -672,6 +618,8 @@ const GROUPS = ['audit', 'kms', 'config'] as const;
 function topHelp(): string {
   const lines = ['Usage: ronctl <command> [options]', '', 'Commands:'];
   for (const c of COMMANDS) lines.push(`  ${`${c.group} ${c.name}`.padEnd(22)} ${c.summary}`);
+  lines.push(`  ${'audit verify --pg'.padEnd(22)} verify every log in a PostgreSQL audit database`);
+  lines.push(`  ${'pg migrate'.padEnd(22)} create the PostgreSQL audit schema, append-only triggers and roles`);
   lines.push('', "Run 'ronctl <command> --help' for a command's options (e.g. ronctl audit verify --help).");
   lines.push('Exit status: 0 success, 1 check failed, 2 usage or I/O error.');
   return lines.join('\n');
@@ -729,6 +677,13 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   if (first === '--help' || first === '-h' || first === 'help') {
     ctx.out(topHelp());
     return EXIT_OK;
+  }
+  // PostgreSQL (cli/pg.ts): `audit verify --pg URL …` and `pg migrate …`.
+  if (first === 'audit' && second === 'verify' && rest.some((a) => a === '--pg' || a.startsWith('--pg='))) return pgVerifyCommand(rest, io);
+  if (first === 'pg') {
+    if (second === 'migrate') return pgMigrateCommand(rest, io);
+    ctx.err(`ronctl: unknown command "pg ${second ?? ''}"\n${PG_MIGRATE_HELP}`);
+    return EXIT_USAGE;
   }
   if (!(GROUPS as readonly string[]).includes(first)) {
     ctx.err(`ronctl: unknown command ${JSON.stringify(first)}\n${topHelp()}`);

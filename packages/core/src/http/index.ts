@@ -5,3 +5,5 @@ export type { HttpExchange } from './exchange.js';
 export { defaultActor } from './actor.js';
 export { admit, SAFE_METHODS, SATURATED_CODE } from './admit.js';
 export type { Admission, AdmitOptions, RefusalBody } from './admit.js';
+export { DURABLE_METHODS, holdResponse, notDurableAnswer } from './hold.js';
+export type { HoldStart, Replacement } from './hold.js';

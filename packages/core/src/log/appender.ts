@@ -211,6 +211,23 @@ export class Appender {
     else this.wakeIdle();
   }
 
+  /**
+   * After idle(): sign one more checkpoint of the current size carrying extension lines (the
+   * sealed checkpoint of close(), docs/format.md §14). It becomes the log's checkpoint but is not
+   * handed to onCheckpoint: the caller decides where it goes and in which order.
+   */
+  async signFinal(extensions: readonly string[]): Promise<SignedCheckpoint | undefined> {
+    await this.idle();
+    if (this.signers.length === 0 || this.waiting > 0) return undefined;
+    const size = this.log.size;
+    const root = this.log.root();
+    const time = this.now();
+    const note = await signNote(formatCheckpoint({ origin: this.log.origin, size, root, time, extensions }), this.signers);
+    const cp: SignedCheckpoint = { note, size, root, time };
+    this.log.setCheckpoint(cp);
+    return cp;
+  }
+
   private async sign(signers: readonly NoteSigner[]): Promise<void> {
     const size = this.log.size;
     const root = this.log.root();

@@ -14,6 +14,14 @@ export interface Checkpoint {
   readonly extensions: readonly string[];
 }
 
+/** The v1 extension line of a log's final checkpoint (docs/format.md §5, §14): the log is finished. */
+export const SEALED_EXTENSION = 'sealed';
+
+/** Whether a checkpoint says its log is sealed: finished at this size, never to be appended to. */
+export function isSealed(cp: Pick<Checkpoint, 'extensions'>): boolean {
+  return cp.extensions.includes(SEALED_EXTENSION);
+}
+
 const TIME_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 export function isValidOrigin(origin: unknown): origin is string {
@@ -26,7 +34,7 @@ export function isRfc3339Millis(s: string): boolean {
   return Number.isFinite(t) && new Date(t).toISOString() === s;
 }
 
-export function formatCheckpoint(cp: { origin: string; size: number; root: Uint8Array; time?: number }): string {
+export function formatCheckpoint(cp: { origin: string; size: number; root: Uint8Array; time?: number; extensions?: readonly string[] }): string {
   if (cp === null || typeof cp !== 'object') throw invalidArgument('checkpoint', '{origin, size, root, time?}', cp);
   if (!isValidOrigin(cp.origin)) throw invalidArgument('origin', 'printable ASCII without "+" or space, 1–255 bytes', cp.origin);
   if (!Number.isSafeInteger(cp.size) || cp.size < 0) throw invalidArgument('size', 'a safe integer ≥ 0', cp.size);
@@ -37,6 +45,11 @@ export function formatCheckpoint(cp: { origin: string; size: number; root: Uint8
     const iso = Number.isFinite(cp.time) && Math.abs(cp.time) <= 8.64e15 ? new Date(cp.time).toISOString() : '';
     if (!isRfc3339Millis(iso)) throw invalidArgument('time', 'milliseconds since the epoch, years 0000–9999', cp.time);
     text += `time ${iso}\n`;
+  }
+  for (const line of cp.extensions ?? []) {
+    // After `time`, one line each: printable, no newline, and not a second `time` line.
+    if (typeof line !== 'string' || !/^[\x21-\x7e][\x20-\x7e]*$/.test(line) || line.startsWith('time ')) throw invalidArgument('extensions', 'printable ASCII lines, not starting with "time "', line);
+    text += `${line}\n`;
   }
   return text;
 }

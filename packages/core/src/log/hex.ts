@@ -2,6 +2,8 @@ const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'
 
 /** Lowercase hex; a table lookup, since the appender converts one 32-byte hash per record. */
 export function toHex(bytes: Uint8Array): string {
+  // Node's native encoder when there is one (the appender's hot path); the table elsewhere.
+  if (typeof Buffer !== 'undefined') return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
   let s = '';
   for (let i = 0; i < bytes.length; i++) s += HEX[bytes[i]!]!;
   return s;

@@ -13,7 +13,21 @@ import { AuditError, assertBytes, describe } from '../errors.js';
 const MAX_DEPTH = 64;
 
 export function canonicalize(value: unknown): string {
-  return write(value, 0, '$', new Set());
+  try {
+    return write(value, 0, []);
+  } catch (err) {
+    if (err instanceof Refusal) throw notCanonical(`$${err.path.join('')}`, err.what);
+    throw err;
+  }
+}
+
+/**
+ * Internal: what was refused and where. The path is built only while the error unwinds, so the
+ * common case (nothing refused) allocates no path strings — this function runs for every record.
+ */
+class Refusal {
+  readonly path: string[] = [];
+  constructor(readonly what: string) {}
 }
 
 const encoder = new TextEncoder();
@@ -25,7 +39,7 @@ export function canonicalBytes(value: unknown): Uint8Array {
 }
 
 /** Printable ASCII other than `"` and `\`: JCS writes such a string verbatim between quotes. */
-const PLAIN_ASCII = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+export const PLAIN_ASCII = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
 
 export function canonicalString(s: string, path = '$'): string {
   if (PLAIN_ASCII.test(s)) return `"${s}"`;
@@ -38,34 +52,49 @@ export function canonicalNumber(n: number, path = '$'): string {
   return JSON.stringify(n);
 }
 
-function write(value: unknown, depth: number, path: string, seen: Set<object>): string {
+function writeString(s: string): string {
+  if (PLAIN_ASCII.test(s)) return `"${s}"`;
+  if (!s.isWellFormed()) throw new Refusal('a string with a lone surrogate');
+  return JSON.stringify(s);
+}
+
+function write(value: unknown, depth: number, ancestors: object[]): string {
   switch (typeof value) {
     case 'string':
-      return canonicalString(value, path);
+      return writeString(value);
     case 'number':
-      return canonicalNumber(value, path);
+      if (!Number.isFinite(value)) throw new Refusal(`the number ${String(value)}`);
+      return JSON.stringify(value);
     case 'boolean':
       return value ? 'true' : 'false';
     case 'object':
       break;
     default:
-      throw notCanonical(path, describe(value));
+      throw new Refusal(describe(value));
   }
   if (value === null) return 'null';
-  if (depth >= MAX_DEPTH) throw notCanonical(path, `nesting deeper than ${MAX_DEPTH}`);
-  if (seen.has(value)) throw notCanonical(path, 'a cycle');
-  seen.add(value);
+  // A cycle always ends up here too; only then is it worth telling the two apart.
+  if (depth >= MAX_DEPTH) throw new Refusal(ancestors.includes(value) ? 'a cycle' : `nesting deeper than ${MAX_DEPTH}`);
+  ancestors.push(value);
   let out: string;
   if (Array.isArray(value)) {
     out = '[';
     for (let i = 0; i < value.length; i++) {
       if (i > 0) out += ',';
-      out += write(value[i], depth + 1, `${path}[${i}]`, seen);
+      try {
+        out += write(value[i], depth + 1, ancestors);
+      } catch (err) {
+        if (err instanceof Refusal) err.path.unshift(`[${i}]`);
+        throw err;
+      }
     }
     out += ']';
   } else {
     const proto = Object.getPrototypeOf(value);
-    if (proto !== Object.prototype && proto !== null) throw notCanonical(path, `an object of class ${proto?.constructor?.name ?? 'unknown'}`);
+    if (proto !== Object.prototype && proto !== null) {
+      ancestors.pop();
+      throw new Refusal(`an object of class ${proto?.constructor?.name ?? 'unknown'}`);
+    }
     const obj = value as Record<string, unknown>;
     const keys = Object.keys(obj).sort();
     out = '{';
@@ -75,11 +104,16 @@ function write(value: unknown, depth: number, path: string, seen: Set<object>): 
       if (v === undefined) continue; // absent, as JSON.stringify and JCS treat it
       if (!first) out += ',';
       first = false;
-      out += canonicalString(key, path) + ':' + write(v, depth + 1, `${path}.${key}`, seen);
+      try {
+        out += writeString(key) + ':' + write(v, depth + 1, ancestors);
+      } catch (err) {
+        if (err instanceof Refusal) err.path.unshift(`.${key}`);
+        throw err;
+      }
     }
     out += '}';
   }
-  seen.delete(value);
+  ancestors.pop();
   return out;
 }
 

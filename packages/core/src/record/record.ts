@@ -1,7 +1,7 @@
 import { AuditError, describe } from '../errors.js';
 import { isRfc3339Millis } from '../log/checkpoint.js';
-import { canonicalize, canonicalString } from './canonical.js';
-import { applyRedaction, type Redactor } from './redact.js';
+import { canonicalize, canonicalNumber, canonicalString, PLAIN_ASCII } from './canonical.js';
+import { applyRedaction, redactAttribute, REMOVED, type Redactor } from './redact.js';
 
 /**
  * The record envelope (docs/format.md §2): what a host may emit, how it is validated, and the
@@ -165,6 +165,59 @@ function recordOf(field: string, v: unknown, maxMembers: number, check: (k: stri
   return out;
 }
 
+/** A string as canonical JSON; the error path is built only when something is refused. */
+function jsonString(s: string, path: () => string): string {
+  if (PLAIN_ASCII.test(s)) return `"${s}"`;
+  return canonicalString(s, path());
+}
+
+/**
+ * attributes → canonical JSON in one pass: validate, redact and serialize each member without the
+ * intermediate copy (the hot path of every record). Byte-equal to validating into an object,
+ * applyRedaction, then canonicalize (a test pins it); used when no custom redaction paths are set.
+ */
+function attributesJson(v: unknown, r: Redactor): string {
+  if (v === undefined) return '{}';
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw invalid('attributes', 'a plain object', v);
+  const o = v as Record<string, unknown>;
+  const keys = Object.keys(o);
+  if (keys.length > 128) throw invalid('attributes', 'at most 128 members', `${keys.length} members`);
+  keys.sort();
+  let out = '{';
+  for (const k of keys) {
+    const raw = o[k];
+    if (raw === undefined) continue;
+    const val = redactAttribute(k, attributeValue(k, raw), r);
+    if (val === REMOVED) continue;
+    if (out.length > 1) out += ',';
+    out += jsonString(k, () => '$') + ':';
+    if (typeof val === 'string') out += jsonString(val, () => `$.${k}`);
+    else if (typeof val === 'number') out += canonicalNumber(val, `$.${k}`);
+    else if (typeof val === 'boolean') out += val ? 'true' : 'false';
+    else out += canonicalize(val);
+  }
+  return out + '}';
+}
+
+function annotationsJson(v: unknown): string {
+  if (v === undefined) return '{}';
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw invalid('annotations', 'a plain object', v);
+  const o = v as Record<string, unknown>;
+  const keys = Object.keys(o);
+  if (keys.length > 64) throw invalid('annotations', 'at most 64 members', `${keys.length} members`);
+  keys.sort();
+  let out = '{';
+  for (const k of keys) {
+    const val = o[k];
+    if (val === undefined) continue;
+    str('annotations key', k, 1, 128);
+    str(`annotations["${k}"]`, val, 0, 4096);
+    if (out.length > 1) out += ',';
+    out += jsonString(k, () => '$') + ':' + jsonString(val as string, () => `$.${k}`);
+  }
+  return out + '}';
+}
+
 function attributeValue(k: string, v: unknown): unknown {
   if (typeof v === 'string' || typeof v === 'boolean') return v;
   if (typeof v === 'number') {
@@ -197,22 +250,41 @@ function bodyOf(v: unknown): Record<string, unknown> | undefined {
  * Validate, default and redact an event. Throws AUDIT_INVALID_EVENT naming the field, or
  * AUDIT_NOT_CANONICAL for values JCS cannot hold, or AUDIT_RECORD_TOO_LARGE.
  */
+/**
+ * Actions the engine itself writes (key rotation, format §12). An application event may not use
+ * them: a forged key announcement would make the whole log fail verification (or worse).
+ */
+export const RESERVED_ACTION_PREFIX = 'ron-audit.key.';
+
 export function prepareEvent(event: AuditEvent, redactor: Redactor, newId: () => string, now: number = Date.now(), maxBytes: number = MAX_RECORD_BYTES): PreparedEvent {
+  return prepare(event, redactor, newId, now, maxBytes, false);
+}
+
+/** The engine's own records (key announcements and retirements): the reserved actions are allowed. */
+export function prepareInternalEvent(event: AuditEvent, redactor: Redactor, newId: () => string): PreparedEvent {
+  return prepare(event, redactor, newId, Date.now(), MAX_RECORD_BYTES, true);
+}
+
+function prepare(event: AuditEvent, redactor: Redactor, newId: () => string, now: number, maxBytes: number, internal: boolean): PreparedEvent {
   if (event === null || typeof event !== 'object' || Array.isArray(event)) throw invalid('', 'an event object', event);
   const e = event as unknown as Record<string, unknown>;
   const action = str('action', e['action'], 1, 256);
+  if (!internal && action.startsWith(RESERVED_ACTION_PREFIX)) throw invalid('action', `an action not starting with "${RESERVED_ACTION_PREFIX}" (reserved for the engine's key records)`, action);
   if (!(OUTCOMES as readonly unknown[]).includes(e['outcome'])) throw invalid('outcome', '"success", "failure" or "aborted"', e['outcome']);
   const id = e['id'] === undefined ? newId() : str('id', e['id'], 1, 128);
   const time = timeOf(e['time'] as AuditEvent['time'], now);
-  const obj: Record<string, unknown> = {
-    action,
-    actor: actorOf(e['actor']),
-    annotations: recordOf('annotations', e['annotations'], 64, (k, v) => {
+  // Without custom redaction paths, attributes and annotations take the one-pass fast path.
+  const fast = redactor.paths.length === 0;
+  const obj: Record<string, unknown> = { action, actor: actorOf(e['actor']) };
+  if (!fast) {
+    obj['annotations'] = recordOf('annotations', e['annotations'], 64, (k, v) => {
       str(`annotations key`, k, 1, 128);
       return str(`annotations["${k}"]`, v, 0, 4096);
-    }),
-    attributes: recordOf('attributes', e['attributes'], 128, attributeValue),
-  };
+    });
+    obj['attributes'] = recordOf('attributes', e['attributes'], 128, attributeValue);
+  }
+  const annotationsText = fast ? annotationsJson(e['annotations']) : undefined;
+  const attributesText = fast ? attributesJson(e['attributes'], redactor) : undefined;
   const body = bodyOf(e['body']);
   if (body) obj['body'] = body;
   if (e['target'] !== undefined) {
@@ -235,7 +307,7 @@ export function prepareEvent(event: AuditEvent, redactor: Redactor, newId: () =>
 
   // Members in JCS order (UTF-16 code units): action, actor, annotations, attributes, body, id,
   // outcome | prev | request_id | seq | span_id, target, time, trace_id, v.
-  let head = `{"action":${canonicalString(action)},"actor":${canonicalize(obj['actor'])},"annotations":${canonicalize(obj['annotations'])},"attributes":${canonicalize(obj['attributes'])}`;
+  let head = `{"action":${canonicalString(action)},"actor":${canonicalize(obj['actor'])},"annotations":${annotationsText ?? canonicalize(obj['annotations'])},"attributes":${attributesText ?? canonicalize(obj['attributes'])}`;
   if (obj['body'] !== undefined) head += `,"body":${canonicalize(obj['body'])}`;
   head += `,"id":${canonicalString(id)},"outcome":"${e['outcome'] as string}",`;
   const mid = requestId === undefined ? '' : `"request_id":${canonicalString(requestId)},`;
@@ -268,11 +340,16 @@ export function recordBytes(p: PreparedEvent, seq: number, prevHex: string): Uin
  * record itself. Buffer.write encodes UTF-8 ~2x faster than TextEncoder and needs no copy.
  */
 export function recordLeafInput(p: PreparedEvent, seq: number, prevHex: string): Uint8Array {
-  const text = `${p.head}"prev":"${prevHex}",${p.mid}"seq":${seq}${p.tail}`;
-  const buf = Buffer.allocUnsafe(Buffer.byteLength(text) + 1);
+  // The size is known without measuring the joined string: the parts were measured once, at emit.
+  const seqText = String(seq);
+  const buf = Buffer.allocUnsafe(1 + p.partsBytes + 8 + 64 + 2 + 6 + seqText.length);
   buf[0] = 0x00;
-  buf.write(text, 1);
-  return buf;
+  let off = 1 + buf.write(p.head, 1);
+  off += buf.write(`"prev":"${prevHex}",`, off, 'latin1');
+  if (p.mid.length > 0) off += buf.write(p.mid, off);
+  off += buf.write(`"seq":${seqText}`, off, 'latin1');
+  off += buf.write(p.tail, off);
+  return off === buf.length ? buf : buf.subarray(0, off);
 }
 
 /**
@@ -311,7 +388,10 @@ export function reducedEvent(
   annotation: string,
 ): AuditEvent {
   const outcome = (OUTCOMES as readonly unknown[]).includes(base.outcome) ? (base.outcome as Outcome) : 'failure';
-  const action = typeof base.action === 'string' && base.action.length > 0 && base.action.length <= 256 && base.action.isWellFormed() ? base.action : 'ron-audit.unrecordable';
+  const action =
+    typeof base.action === 'string' && base.action.length > 0 && base.action.length <= 256 && base.action.isWellFormed() && !base.action.startsWith(RESERVED_ACTION_PREFIX)
+      ? base.action
+      : 'ron-audit.unrecordable';
   let actor: Actor | undefined;
   try {
     actor = actorOf(base.actor) as unknown as Actor;

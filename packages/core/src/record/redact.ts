@@ -88,21 +88,34 @@ export function createRedactor(option: RedactOption | undefined): Redactor {
 const HEADER_PREFIXES = ['http.request.header.', 'http.response.header.'];
 
 /** Redact in place. `event` is a freshly normalized object owned by the caller. */
+/** Marker returned by redactAttribute when the attribute must be left out (`remove: true`). */
+export const REMOVED: unique symbol = Symbol('ron-audit.removed');
+
+/**
+ * The redacted value of one attribute: sensitive header attributes censored (or REMOVED), secrets
+ * in `url.query` censored; anything else unchanged. One rule for the object path and the
+ * serializer's fast path alike.
+ */
+export function redactAttribute(key: string, value: unknown, r: Redactor): unknown {
+  if (key === 'url.query') return typeof value === 'string' && r.keys.size > 0 ? redactQuery(value, r) : value;
+  if (key.length > 5 && (key.charCodeAt(0) === 0x68 || key.charCodeAt(0) === 0x48)) {
+    // Header names are case-insensitive; a host that keeps `Authorization` as sent must not leak it.
+    const lower = key.toLowerCase();
+    for (const prefix of HEADER_PREFIXES) {
+      if (lower.startsWith(prefix) && r.headers.has(lower.slice(prefix.length))) return r.remove ? REMOVED : Array.isArray(value) ? [r.censor] : r.censor;
+    }
+  }
+  return value;
+}
+
 export function applyRedaction(event: Record<string, unknown>, r: Redactor): void {
   const attrs = event['attributes'] as Record<string, unknown> | undefined;
   if (attrs) {
     for (const key of Object.keys(attrs)) {
-      // Header names are case-insensitive; a host that keeps `Authorization` as sent must not leak it.
-      const lower = key.toLowerCase();
-      for (const prefix of HEADER_PREFIXES) {
-        if (lower.startsWith(prefix) && r.headers.has(lower.slice(prefix.length))) {
-          if (r.remove) delete attrs[key];
-          else attrs[key] = Array.isArray(attrs[key]) ? [r.censor] : r.censor;
-        }
-      }
+      const v = redactAttribute(key, attrs[key], r);
+      if (v === REMOVED) delete attrs[key];
+      else attrs[key] = v;
     }
-    const q = attrs['url.query'];
-    if (typeof q === 'string' && r.keys.size > 0) attrs['url.query'] = redactQuery(q, r);
   }
   const body = event['body'] as Record<string, { content?: unknown; encoding?: string }> | undefined;
   if (body) {

@@ -1,4 +1,4 @@
-import { promises as fs, constants } from 'node:fs';
+import { promises as fs, constants, readFile as readFileCb } from 'node:fs';
 import { dirname } from 'node:path';
 
 /**
@@ -28,7 +28,11 @@ export interface FileOps {
 
 export const nodeFileOps: FileOps = {
   open: (path, flags, mode) => fs.open(path, flags, mode) as Promise<FileHandleLike>,
-  readFile: async (path) => new Uint8Array(await fs.readFile(path)),
+  // The callback API: fs.promises.readFile costs ~2x the main-thread time per file (it reads through a FileHandle).
+  readFile: (path) =>
+    new Promise((resolve, reject) => {
+      readFileCb(path, (err, data) => (err ? reject(err) : resolve(new Uint8Array(data.buffer, data.byteOffset, data.byteLength))));
+    }),
   readdir: (path) => fs.readdir(path),
   mkdir: async (path, mode) => {
     await fs.mkdir(path, { recursive: true, mode });

@@ -343,6 +343,18 @@ export class CanonicalScanner {
 
   /** The number value of a captured member (canonical, so Number() of its text is exact). */
   numberOf(span: Span): number {
+    const b = this.b;
+    if (span.end - span.start <= 15) {
+      // A canonical non-negative integer of ≤ 15 digits: exact without building a string.
+      let n = 0;
+      let i = span.start;
+      for (; i < span.end; i++) {
+        const d = b[i]! - 0x30;
+        if (d < 0 || d > 9) break;
+        n = n * 10 + d;
+      }
+      if (i === span.end) return n;
+    }
     let text = '';
     for (let i = span.start; i < span.end; i++) text += String.fromCharCode(this.b[i]!);
     return Number(text);

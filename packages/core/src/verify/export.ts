@@ -1,14 +1,16 @@
 import { AuditError, invalidArgument } from '../errors.js';
 import { type Checkpoint } from '../log/checkpoint.js';
-import { EMPTY_ROOT, genesisLink, getHashBackend, setHashBackend, type HashBackend } from '../log/hash.js';
+import { genesisLink, getHashBackend } from '../log/hash.js';
 import { equalBytes } from '../log/merkle.js';
 import type { VerifyFailureReason } from '../log/memory.js';
 import { decodeBundle, tilePath, TILE_HASH_BYTES, TILE_WIDTH } from '../log/tiles.js';
 import { fromBase64 } from '../sign/base64.js';
-import { getEd25519Backend, setEd25519Backend, verifyEd25519 } from '../sign/ed25519.js';
+import { verifyEd25519 } from '../sign/ed25519.js';
 import { formatVerifierKey, openNote, parseVerifierKey, type VerifierKey } from '../sign/note.js';
+import { ANNOTATION_BY, ANNOTATION_NEW, ANNOTATION_RETIRED, ANNOTATION_SIG, keyAnnounceMessage, keyRetireMessage, KEY_ANNOUNCE_ACTION, KEY_RETIRE_ACTION } from '../sign/rotation.js';
 import type { FileOps } from '../sinks/fs.js';
 import { CanonicalScanner } from './canonical-scan.js';
+import { hexInto, installFastBackends, leafOf, sha256Latin1For, TileWalker } from './tree-walk.js';
 import { defaultFileOps, inventory, join, parseCheckpointNote, partialOf, readOptional, readTileHashes, type ExportCheckpoint, type TileInventory } from '../sinks/export/reader.js';
 
 /**
@@ -104,20 +106,7 @@ export interface ExportRecord {
 /** Entry bundles read ahead of the one being checked. */
 const READ_AHEAD = 4;
 
-export const KEY_ANNOUNCE_ACTION = 'ron-audit.key.announce';
-export const KEY_RETIRE_ACTION = 'ron-audit.key.retire';
-
 const utf8 = new TextEncoder();
-
-/** The bytes an old key signs to announce a new one (format §12). */
-export function keyAnnounceMessage(origin: string, newVkey: string): Uint8Array {
-  return utf8.encode(`ron-audit key announce v1\n${origin}\n${newVkey}\n`);
-}
-
-/** The bytes the new key signs to retire the old one (format §12). */
-export function keyRetireMessage(origin: string, retiredVkey: string): Uint8Array {
-  return utf8.encode(`ron-audit key retire v1\n${origin}\n${retiredVkey}\n`);
-}
 
 /** A failure found: unwinds the scan to the report. */
 class Found extends Error {
@@ -132,94 +121,11 @@ function found(reason: ExportFailureReason, message: string, range: [number, num
 
 const vkeyOf = (k: VerifierKey): string => formatVerifierKey(k.name, k.publicKey);
 
-/**
- * The right edge of the tree as leaves stream in (a compact range), which also hands out every
- * tile-level hash the moment it is complete: a perfect aligned subtree of height 8·L is hash
- * number i of level L. With `keep`, it fills the current tile of each level for comparison.
- */
-class TileWalker {
-  private readonly stack: Uint8Array[] = [];
-  private readonly scratch = new Uint8Array(65);
-  size = 0;
-  readonly buffers: Uint8Array[] = [];
-  readonly counts: number[] = [];
-  /** Tiles completed since the last drain: level, index, bytes (8192). */
-  completed: { level: number; n: number; bytes: Uint8Array }[] = [];
-
-  constructor(
-    private readonly keep: boolean,
-    private readonly sha256: HashBackend['sha256'],
-  ) {
-    this.scratch[0] = 0x01;
-  }
-
-  /** RFC 6962 node hash (as nodeHash() in log/hash.ts, without its argument checks: hashes here are ours). */
-  private node(left: Uint8Array, right: Uint8Array): Uint8Array {
-    this.scratch.set(left, 1);
-    this.scratch.set(right, 33);
-    return this.sha256(this.scratch);
-  }
-
-  append(leaf: Uint8Array): void {
-    if (this.keep) this.levelHash(0, leaf);
-    let h = leaf;
-    let count = this.size;
-    let height = 0;
-    while (count % 2 === 1) {
-      h = this.node(this.stack.pop()!, h);
-      count = (count - 1) / 2;
-      height++;
-      if (this.keep && height % 8 === 0) this.levelHash(height / 8, h);
-    }
-    this.stack.push(h);
-    this.size++;
-  }
-
-  private levelHash(level: number, h: Uint8Array): void {
-    const buf = (this.buffers[level] ??= new Uint8Array(TILE_WIDTH * TILE_HASH_BYTES));
-    const count = this.counts[level] ?? 0;
-    const idx = count % TILE_WIDTH;
-    buf.set(h, idx * TILE_HASH_BYTES);
-    this.counts[level] = count + 1;
-    if (idx === TILE_WIDTH - 1) this.completed.push({ level, n: (count + 1) / TILE_WIDTH - 1, bytes: buf.slice() });
-  }
-
-  root(): Uint8Array {
-    if (this.size === 0) return EMPTY_ROOT;
-    let r = this.stack[this.stack.length - 1]!;
-    for (let i = this.stack.length - 2; i >= 0; i--) r = this.node(this.stack[i]!, r);
-    return r;
-  }
-}
-
 /** Leaves [first, last] under hash i of a level-L tile n, clamped to the tree. */
 function spanOf(level: number, n: number, fromHash: number, toHash: number, size: number): [number, number] {
   const per = TILE_WIDTH ** level;
   const start = (n * TILE_WIDTH + fromHash) * per;
   return [start, Math.min((n * TILE_WIDTH + toHash + 1) * per, size) - 1];
-}
-
-const HEX_DIGITS = new TextEncoder().encode('0123456789abcdef');
-
-/** Lowercase hex of a 32-byte hash into `out` (64 ASCII bytes), to compare with a record's `prev` bytes. */
-function hexInto(out: Uint8Array, hash: Uint8Array): void {
-  for (let i = 0; i < hash.length; i++) {
-    out[2 * i] = HEX_DIGITS[hash[i]! >> 4]!;
-    out[2 * i + 1] = HEX_DIGITS[hash[i]! & 15]!;
-  }
-}
-
-/**
- * The RFC 6962 leaf hash of an entry that sits in its bundle right after its 2-byte length: the
- * length's low byte is set to 0x00 for the hash and put back, so no copy of the record is made.
- */
-function leafOf(entry: Uint8Array, sha256: HashBackend['sha256']): Uint8Array {
-  const input = new Uint8Array(entry.buffer, entry.byteOffset - 1, entry.length + 1);
-  const saved = input[0]!;
-  input[0] = 0x00;
-  const h = sha256(input);
-  input[0] = saved;
-  return h;
 }
 
 type BufferLike = { compare(a: Uint8Array, b: Uint8Array): number };
@@ -296,23 +202,6 @@ export async function readExportRange(opts: Omit<ExportVerifyOptions, 'since' | 
   const records: ExportRecord[] = [];
   const report = await scanExport({ ...rest, since: from, until: to }, (seq, bytes, record) => records.push({ seq, bytes: bytes.slice(), record }));
   return { records: report.ok ? records : [], report };
-}
-
-let fastInstalled: Promise<void> | undefined;
-
-/** Install the fast backends (same bytes) once, where they load: Node with WebAssembly. Elsewhere stay pure. */
-function installFastBackends(): Promise<void> {
-  fastInstalled ??= (async () => {
-    if (getHashBackend().name === 'fast') return;
-    try {
-      const [{ createFastBackend }, { nativeEd25519 }] = await Promise.all([import('../log/hash-fast.js'), import('../sign/ed25519-native.js')]);
-      setHashBackend(await createFastBackend());
-      if (getEd25519Backend().name === 'pure') setEd25519Backend(nativeEd25519);
-    } catch {
-      // not on Node, or no WebAssembly: the pure backends compute the same bytes
-    }
-  })();
-  return fastInstalled;
 }
 
 async function scanExport(opts: ExportVerifyOptions, onRecord: ((seq: number, bytes: Uint8Array, record: Record<string, unknown>) => void) | undefined): Promise<ExportVerifyReport> {
@@ -402,7 +291,9 @@ async function scan(opts: ExportVerifyOptions, ops: FileOps, st: ScanState, onRe
       throw found('rolled_back', `the export's checkpoint has size ${size}, smaller than the trusted checkpoint's ${trusted.size}: records ${size}–${trusted.size - 1} were cut or the checkpoint was rolled back`, [size, trusted.size - 1]);
     }
   }
-  const walker = new TileWalker(full, getHashBackend().sha256);
+  const backend = getHashBackend();
+  const sha256 = sha256Latin1For();
+  const walker = new TileWalker(full, sha256);
   const checkTrusted = (): void => {
     if (trusted === undefined || walker.size !== trusted.size) return;
     if (!trustedOpened) {
@@ -423,7 +314,6 @@ async function scan(opts: ExportVerifyOptions, ops: FileOps, st: ScanState, onRe
   const since = opts.since ?? -Infinity;
   const until = opts.until ?? Infinity;
   const scanner = new CanonicalScanner();
-  const backend = getHashBackend();
   const prevHex = new Uint8Array(64);
   hexInto(prevHex, genesisLink(origin));
   const bundles = Math.ceil(size / TILE_WIDTH);
@@ -484,7 +374,7 @@ async function scan(opts: ExportVerifyOptions, ops: FileOps, st: ScanState, onRe
         keyRecord(st, origin, rec, seq, timeOf(scanner), range);
       }
       hexInto(prevHex, backend.blake3Keyed('chain', bytes));
-      walker.append(leafOf(bytes, backend.sha256));
+      walker.append(leafOf(bytes, sha256));
       st.verified = seq + 1;
       if (!hasWindow || inWindow(timeOf(scanner), since, until)) {
         st.inRange++;
@@ -534,12 +424,12 @@ function keyRecord(st: ScanState, origin: string, rec: Record<string, unknown>, 
   const announce = rec['action'] === KEY_ANNOUNCE_ACTION;
   const ann = rec['annotations'];
   const a = ann !== null && typeof ann === 'object' && !Array.isArray(ann) ? (ann as Record<string, unknown>) : {};
-  const subjectField = announce ? 'ron-audit.key.new' : 'ron-audit.key.retired';
+  const subjectField = announce ? ANNOTATION_NEW : ANNOTATION_RETIRED;
   const subject = a[subjectField];
-  const by = a['ron-audit.key.by'];
-  const sigText = a['ron-audit.key.sig'];
+  const by = a[ANNOTATION_BY];
+  const sigText = a[ANNOTATION_SIG];
   const bad = (why: string): Found => found('key_untrusted', `record ${seq} (${String(rec['action'])}): ${why}`, range, seq, time);
-  if (typeof subject !== 'string' || typeof by !== 'string' || typeof sigText !== 'string') throw bad(`needs string annotations ${subjectField}, ron-audit.key.by and ron-audit.key.sig`);
+  if (typeof subject !== 'string' || typeof by !== 'string' || typeof sigText !== 'string') throw bad(`needs string annotations ${subjectField}, ${ANNOTATION_BY} and ${ANNOTATION_SIG}`);
   let byKey: VerifierKey;
   let subjectKey: VerifierKey;
   try {

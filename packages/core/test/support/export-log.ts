@@ -14,7 +14,7 @@ import { formatVerifierKey, seedSigner, signNoteSync } from '../../src/sign/note
 import { ExportWriter } from '../../src/sinks/export/writer.js';
 import { encodeFrames, FRAME_CHECKPOINT, FRAME_HEADER, FRAME_RECORD, MAGIC, type FrameType } from '../../src/sinks/wal/frame.js';
 import { headerPayload, segmentName } from '../../src/sinks/wal/segment.js';
-import { keyAnnounceMessage, keyRetireMessage, KEY_ANNOUNCE_ACTION, KEY_RETIRE_ACTION } from '../../src/verify/export.js';
+import { keyAnnounceMessage, keyRetireMessage, KEY_ANNOUNCE_ACTION, KEY_RETIRE_ACTION } from '../../src/sign/rotation.js';
 
 export const ORIGIN = 'audit.test.example/export/1';
 export const T0 = Date.parse('2026-11-27T06:00:00.000Z');

@@ -24,6 +24,13 @@ export async function keystore(): Promise<string> {
   return dir;
 }
 
+/** An empty temporary directory, removed by cleanup(). */
+export async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'ron-audit-express-'));
+  dirs.push(dir);
+  return dir;
+}
+
 /** Engine options for a fresh keystore, isolated from the process environment. */
 export async function engineOptions(extra: Partial<CreateAuditOptions> = {}): Promise<CreateAuditOptions> {
   return { keystoreDir: await keystore(), keyId: 'k', origin: 'test.local/x', env: {}, ...extra };

@@ -15,11 +15,15 @@ export interface WalEntry {
 
 /**
  * Read a WAL directory frame by frame, in order, without changing it (for `ronctl audit replay`
- * and export catch-up). Stops at the first frame that is not intact; `readWal` never repairs.
+ * and export/PostgreSQL catch-up). Stops at the first frame that is not intact; `readWal` never
+ * repairs. With `fromSeq`, segments that end before it are not read (later ones are, whole).
  */
-export async function* readWal(dir: string, ops: FileOps = nodeFileOps): AsyncIterable<WalEntry> {
+export async function* readWal(dir: string, ops: FileOps = nodeFileOps, fromSeq = 0): AsyncIterable<WalEntry> {
   const segments = listSegments(await ops.readdir(dir));
-  for (const seg of segments) {
+  for (let i = 0; i < segments.length; i++) {
+    const seg = segments[i]!;
+    const next = segments[i + 1];
+    if (next !== undefined && next.firstSeq <= fromSeq) continue;
     const buf = await ops.readFile(join(dir, seg.name));
     if (!hasMagic(buf)) return;
     let off = MAGIC.length;
