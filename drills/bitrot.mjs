@@ -120,7 +120,9 @@ export async function run({ quick = false, log = () => undefined } = {}) {
     await drive(svc2.url, { rate: 500, seconds: 1 });
     const s2 = await drain(svc2.url);
     const serviceCounter = s2.sum('audit_verify_fail_total');
-    const serviceReady = (await fetch(`${svc2.url}/readyz`)).status;
+    const readyRes = await fetch(`${svc2.url}/readyz`);
+    const serviceReady = readyRes.status;
+    const serviceReasons = ((await readyRes.json()).reasons ?? []).map((x) => `${x.code}: ${x.message}`);
     await svc2.stop();
 
     // 4. Micronode verify-on-read.
@@ -147,7 +149,7 @@ export async function run({ quick = false, log = () => undefined } = {}) {
       bad.code === 1 && failure.firstSeq === 256 && failure.lastSeq === 511 && (failure.seq === rotSeq || (failure.seq === rotSeq + 1 && failure.message.includes(String(rotSeq)))),
       `exit ${bad.code}; ${bad.stdout.split('\n')[0]} ${rangeLine?.trim() ?? ''}; record seq ${failure.seq}`,
     );
-    checks.check('the service never reads its export back: its audit_verify_fail_total stays 0', serviceCounter === 0 && serviceReady === 200, `restarted over the damaged export: ready (${serviceReady}), audit_verify_fail_total ${serviceCounter}`);
+    checks.check('the service never reads its export back: its audit_verify_fail_total stays 0', serviceCounter === 0 && serviceReady === 200, `restarted over the damaged export: /readyz ${serviceReady}${serviceReasons.length ? ` (${serviceReasons.join('; ')})` : ''}, audit_verify_fail_total ${serviceCounter}`);
     checks.check(
       'Micronode verify-on-read: audit_verify_fail_total rises, the read fails, it is logged',
       micro.before === 0 && micro.after === 1 && micro.err?.code === 'AUDIT_VERIFY_FAILED' && micro.err.seq === micro.seq && micro.logged?.startsWith(`verify_fail seq=${micro.seq}`),

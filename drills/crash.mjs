@@ -80,7 +80,7 @@ export async function run({ quick = false, log = () => undefined } = {}) {
       await svc.crash();
       await Promise.all([writes.stop(), reads.stop()]);
       const truncated = /truncated a torn unsigned tail of (\d+) bytes/.exec(svc.output())?.[1];
-      cycles.push({ cycle: c + 1, killAfterMs: Math.round(killAfter), durable: durableAcked.size - before.durable, plain: plainAcked.size - before.plain, readyAtStart: readyAt.status, sizeAtStart, truncatedAtStart: truncated });
+      cycles.push({ cycle: c + 1, killAfterMs: Math.round(killAfter), durable: durableAcked.size - before.durable, plain: plainAcked.size - before.plain, readyAtStart: readyAt.status, reasons: (readyAt.reasons ?? []).map((x) => `${x.code}: ${x.message}`), sizeAtStart, truncatedAtStart: truncated });
       log(`cycle ${c + 1}: kill -9 after ${Math.round(killAfter)} ms; ${durableAcked.size - before.durable} durable writes and ${plainAcked.size - before.plain} reads acknowledged`);
     }
     // The last restart: recover, check, stop cleanly (final checkpoint), verify, look the ids up.
@@ -96,7 +96,7 @@ export async function run({ quick = false, log = () => undefined } = {}) {
     const lostPlain = [...plainAcked].filter((id) => !ids.has(id));
     const finalSize = range.report.size;
 
-    checks.check('every restart after kill -9 is ready (WAL recovered)', cycles.slice(1).every((c) => c.readyAtStart === 'ready') && readyz.status === 'ready', `statuses at start: ${[...cycles.map((c) => c.readyAtStart), readyz.status].join(', ')}`);
+    checks.check('every restart after kill -9 is ready (WAL recovered)', cycles.slice(1).every((c) => c.readyAtStart === 'ready') && readyz.status === 'ready', `statuses at start: ${[...cycles.map((c) => c.readyAtStart), readyz.status].join(', ')}${[...cycles.flatMap((c) => c.reasons), ...(readyz.reasons ?? []).map((x) => `${x.code}: ${x.message}`)].slice(0, 1).map((r) => `; first reason: ${r}`).join('')}`);
     checks.check('the export verifies after the crashes', verify.code === 0 && range.report.ok, `exit ${verify.code}: ${verify.stdout.split('\n')[0]}`);
     checks.check('durable-ack guarantee: every durable write answered 2xx is in the log', durableAcked.size > 0 && lostDurable.length === 0, `${num(durableAcked.size)} durable writes acknowledged, ${lostDurable.length} missing from the verified log of ${num(finalSize)} records`);
     checks.check('the reads (not durable) were audited too; those lost to a crash are counted', plainAcked.size > 0, `${num(plainAcked.size)} reads acknowledged, ${num(lostPlain.length)} not in the log (${((100 * lostPlain.length) / Math.max(1, plainAcked.size)).toFixed(2)}%) — answered before their group commit`);

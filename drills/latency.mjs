@@ -16,7 +16,7 @@ import { BUDGET, Checks, checksTable, cli, isMain, machine, ms, num, pct } from 
 import { httpDesignLoad } from './lib/design-load.mjs';
 import { drain, drive, sampler } from './lib/load.mjs';
 import { scratch } from './lib/paths.mjs';
-import { scrape, windowQuantile } from './lib/prom.mjs';
+import { ratePoints, scrape, windowQuantile } from './lib/prom.mjs';
 import { serviceEnv, startService } from './lib/service.mjs';
 import { chart } from './lib/svg.mjs';
 
@@ -147,10 +147,10 @@ export async function run({ quick = false, log = () => undefined } = {}) {
       panels: [
         { label: 'wal_fsync_seconds p95 (ms, 2 s window)', series: [{ name: 'p95', points: series((a, s) => windowQuantile(0.95, a, s, 'wal_fsync_seconds') * 1000) }], hlines: [{ y: 8, label: 'alert 8 ms' }] },
         {
-          label: 'records appended and requests refused (503) per second',
+          label: 'records appended and requests refused (503) per second (2 s window)',
           series: [
-            { name: 'appended/s', points: series((_a, s, p) => (s.sum('audit_appended_total') - p.sum('audit_appended_total')) / ((s.at - p.at) / 1000)) },
-            { name: '503/s', color: '#d62728', points: series((_a, s, p) => (s.sum('busy_rejections_total') - p.sum('busy_rejections_total')) / ((s.at - p.at) / 1000)) },
+            { name: 'appended/s', points: ratePoints(samples, (x) => x.sum('audit_appended_total'), 2) },
+            { name: '503/s', color: '#d62728', points: ratePoints(samples, (x) => x.sum('busy_rejections_total'), 2) },
           ],
           hlines: [{ y: rate, label: 'offered', color: '#555' }],
         },

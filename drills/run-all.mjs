@@ -3,7 +3,7 @@
 // then docs/drills/README.md with the results. `--quick` runs the CI-sized variants.
 // Exit status: 0 when every drill passed, 1 otherwise.
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { machine } from './lib/drill.mjs';
 import { repoRoot, reportDir } from './lib/paths.mjs';
@@ -36,6 +36,7 @@ const started = new Date().toISOString();
 const results = [];
 for (const d of DRILLS) if (only.length === 0 || only.includes(d.name)) results.push(await runOne(d, flags));
 
+const others = () => readdirSync(reportDir).filter((f) => f.endsWith('.md') && f !== 'README.md' && !DRILLS.some((d) => `${d.name}.md` === f));
 const verdict = (r) => (r.code === 0 ? 'passed' : r.code === 3 ? '**time bound hit**' : '**failed**');
 if (!flags.includes('--no-report') && only.length === 0) {
   writeFileSync(
@@ -52,7 +53,7 @@ Last run: ${started}${flags.includes('--quick') ? ' (quick sizes)' : ''}; ${mach
 | drill | runbook | result | time | report |
 | --- | --- | --- | --- | --- |
 ${results.map((r) => `| ${r.name} | ${r.runbook} | ${verdict(r)} | ${r.seconds.toFixed(0)} s | [${r.name}.md](${r.name}.md) |`).join('\n')}
-`,
+${others().length ? `\nOther drill reports here, not produced by \`drills/run-all.mjs\`: ${others().map((f) => `[${f}](${f})`).join(', ')}.\n` : ''}`,
   );
 }
 console.log(`\ndrills: ${results.filter((r) => r.code === 0).length} passed, ${results.filter((r) => r.code !== 0).length} failed`);

@@ -15,7 +15,7 @@ import { httpDesignLoad } from './lib/design-load.mjs';
 import { emitAt, engineDesignLoad } from './lib/engine-load.mjs';
 import { drain, drive, sampler } from './lib/load.mjs';
 import { scratch } from './lib/paths.mjs';
-import { scrape } from './lib/prom.mjs';
+import { ratePoints, scrape } from './lib/prom.mjs';
 import { serviceEnv, startService } from './lib/service.mjs';
 import { chart } from './lib/svg.mjs';
 
@@ -201,15 +201,14 @@ export async function run({ quick = false, log = () => undefined } = {}) {
       },
     ],
   });
-  const hSeries = (fn) => h.samples.slice(1).map((s, i) => [s.t, fn(s, h.samples[i])]);
   const hSvg = chart({
     title: `Storm over HTTP: ${num(h.rate)} requests/s (2 × design ${num(h.design)}/s) for ${size.httpStorm} s`,
     panels: [
       {
-        label: 'per second: appended records and 503s',
+        label: 'per second (2 s window): appended records and 503s',
         series: [
-          { name: 'appended/s', points: hSeries((s, p) => (s.sum('audit_appended_total') - p.sum('audit_appended_total')) / ((s.at - p.at) / 1000)) },
-          { name: '503/s', color: '#d62728', points: hSeries((s, p) => (s.sum('busy_rejections_total') - p.sum('busy_rejections_total')) / ((s.at - p.at) / 1000)) },
+          { name: 'appended/s', points: ratePoints(h.samples, (x) => x.sum('audit_appended_total'), 2) },
+          { name: '503/s', color: '#d62728', points: ratePoints(h.samples, (x) => x.sum('busy_rejections_total'), 2) },
         ],
       },
       { label: 'audit_queue_depth', series: [{ name: 'queue', points: h.samples.map((s) => [s.t, s.sum('audit_queue_depth')]) }], hlines: [{ y: 4096, label: 'depth 4096', color: '#555' }] },

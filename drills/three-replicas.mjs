@@ -147,7 +147,7 @@ export async function run({ quick = false, log = () => undefined } = {}) {
     checks.check('all three replicas took durable writes', acked.every((s) => s.size > 0), acked.map((s, i) => `r${i}: ${num(s.size)}`).join(', '));
     checks.check('the killed replica restarted over its WAL and was ready', restartedReady.status === 'ready' || restartedReady.status === 'degraded', `status after restart: ${restartedReady.status}`);
     checks.check('every Audit-Id answered 2xx is in PostgreSQL', totalAcked > 0 && missing.every((m) => m === 0), `${num(totalAcked)} acknowledged; missing per replica: ${missing.join(', ')}; ${num(stored.size)} records stored`);
-    checks.check('ronctl audit verify --pg: every log verifies', verify.code === 0 && report?.ok === true, `exit ${verify.code}; ${report?.failure ? `${report.failure.reason}: ${report.failure.message}` : `${num(report?.verified)} records verified`}`);
+    checks.check('ronctl audit verify --pg: every log verifies', verify.code === 0 && report?.ok === true, `exit ${verify.code}; ${report === null ? verify.stderr.trim().split('\n')[0] : report.failure ? `${report.failure.reason}: ${report.failure.message}` : `${num(report.verified)} records verified`}`);
     checks.check('three logs, each sealed by its clean stop', logs.length === 3 && logs.every((l) => l.status === 'sealed'), logs.map((l) => `${l.origin.split('/').pop()}: ${l.status} at ${l.size}`).join(', '));
     checks.check('shipping catches up within 5 s of the load stopping (lag 0)', lags.every((l) => l === 0), `audit_ship_lag_records before the stop: ${lags.join(', ')}`);
 

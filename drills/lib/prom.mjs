@@ -75,3 +75,19 @@ export function bucketDelta(earlier, later, name) {
 export function windowQuantile(q, earlier, later, name) {
   return histogramQuantile(q, bucketDelta(earlier, later, name));
 }
+
+/**
+ * Per-second rate of `value(scrape)` over a trailing window of about `windowSeconds`, one point
+ * per scrape (x = scrape.t): the drills' charts. A window of several scrapes smooths the jitter of
+ * a scrape answered late by a busy service.
+ */
+export function ratePoints(samples, value, windowSeconds = 1) {
+  const out = [];
+  for (let i = 1; i < samples.length; i++) {
+    let j = i - 1;
+    while (j > 0 && (samples[i].at - samples[j].at) / 1000 < windowSeconds) j--;
+    const dt = (samples[i].at - samples[j].at) / 1000;
+    if (dt > 0) out.push([samples[i].t, (value(samples[i]) - value(samples[j])) / dt]);
+  }
+  return out;
+}

@@ -96,7 +96,7 @@ export class Sinks {
         origin: this.log.origin,
         keys,
         onRecord: (bytes, hash, leaf) => this.log.append(bytes, leaf, hash),
-        currentRoot: () => this.log.root(),
+        rootAt: (size) => this.log.rootAt(size),
       });
       this.recovery = rec;
       if (rec.truncated) {

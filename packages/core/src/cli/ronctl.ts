@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfigFile, type LoadedConfig } from '../config-file.js';
-import { CONFIG_KEYS, DEFAULT_KEYSTORE_DIR, type AuditConfig } from '../config.js';
+import { CONFIG_KEYS, DEFAULT_KEYSTORE_DIR, redactUrlPassword, type AuditConfig } from '../config.js';
 import { AuditError, isAuditError } from '../errors.js';
 import { isValidOrigin } from '../log/checkpoint.js';
 import { toBase64 } from '../sign/base64.js';
@@ -549,7 +549,8 @@ const ENV_TO_KEY = new Map<string, ConfigKey>(Object.entries(CONFIG_KEYS).map(([
 
 function describeValue(cfg: AuditConfig, key: ConfigKey): string {
   const v = cfg[key];
-  return typeof v === 'string' ? v : String(v);
+  // A database URL may carry a password: never print it.
+  return typeof v === 'string' ? redactUrlPassword(v) : v === undefined ? '(not set)' : String(v);
 }
 
 const configCheck: Command = {

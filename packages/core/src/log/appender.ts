@@ -36,6 +36,9 @@ export interface AppenderHooks {
   onError(err: unknown): void;
 }
 
+/** How many batches may be built ahead of the oldest one's fsync and signature. */
+export const MAX_IN_FLIGHT = 4;
+
 export class Appender {
   private queue: PreparedEvent[] = [];
   private qHead = 0;
@@ -44,6 +47,9 @@ export class Appender {
   private prevHex: string;
   private signers: readonly NoteSigner[] = [];
   private idleWaiters: (() => void)[] = [];
+  /** Batches built whose completion (durability, acks, signature) has not finished. */
+  private inFlight = 0;
+  private tail: Promise<void> = Promise.resolve();
   private acks = new Map<PreparedEvent, DurableAck>();
   private held = false;
   private windowMs = 0;
@@ -115,7 +121,7 @@ export class Appender {
 
   /** Resolves when every record pushed so far is appended and under a signed checkpoint (if a signer is set). */
   idle(): Promise<void> {
-    if (!this.running && !this.scheduled && this.waiting === 0 && this.signedUpToDate()) return Promise.resolve();
+    if (!this.running && !this.scheduled && this.waiting === 0 && this.inFlight === 0 && this.signedUpToDate()) return Promise.resolve();
     // Nothing queued but the newest records unsigned (the last signature failed): try again, or
     // this promise would wait for a run that nothing schedules.
     this.schedule();
@@ -127,7 +133,7 @@ export class Appender {
   }
 
   private schedule(): void {
-    if (this.scheduled || this.running || this.held) return;
+    if (this.scheduled || this.running || this.held || this.inFlight >= MAX_IN_FLIGHT) return;
     if (this.windowMs > 0 && this.waiting > 0 && this.waiting < this.batchMax) {
       const wait = this.firstWaitAt + this.windowMs - this.now();
       if (wait > 0) {
@@ -144,14 +150,19 @@ export class Appender {
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      void this.run();
+      this.run();
     });
   }
 
-  private async run(): Promise<void> {
+  /**
+   * Build one batch (synchronously: seq, prev, bytes, hashes, tree) and hand it to the sinks; its
+   * completion — durability, acknowledgements, the signed checkpoint — runs in a promise chain, so
+   * the next batch is built while this one's fsync is in flight (up to MAX_IN_FLIGHT batches).
+   * Order is kept: completions run in batch order, and a checkpoint is signed for a batch's end
+   * size only after that batch (and so every earlier one) is durable.
+   */
+  private run(): void {
     this.running = true;
-    let settle: (() => void) | undefined;
-    let unsettled: { ack: DurableAck }[] | undefined;
     try {
       const n = Math.min(this.batchMax, this.waiting);
       if (n > 0) {
@@ -186,29 +197,53 @@ export class Appender {
           this.qHead = 0;
         }
         this.hooks.onAppended(n, bytesTotal);
-        unsettled = waiting;
-        const durability = this.hooks.beforeSign ? await this.hooks.beforeSign({ firstSeq, records }) : 'memory';
-        if (waiting !== undefined) {
-          const list = waiting;
-          if (durability === 'durable') for (const w of list) w.ack.resolve({ id: w.id, seq: w.seq, durable: true });
-          else if (durability === 'failed') for (const w of list) w.ack.reject(this.hooks.notDurable?.(w.id) ?? new Error('not durable'));
-          // In memory only: acknowledge once the batch is under a signed checkpoint.
-          else settle = () => list.forEach((w) => w.ack.resolve({ id: w.id, seq: w.seq, durable: false }));
-          if (durability !== 'memory') unsettled = undefined;
-        }
+        // The root now, while every leaf of this size is surely held (later batches may evict).
+        const end = { size: this.log.size, root: this.log.root() };
+        const durability = this.hooks.beforeSign ? this.hooks.beforeSign({ firstSeq, records }) : ('memory' as const);
+        this.chain(durability, waiting, end);
+      } else if (this.signers.length > 0 && this.inFlight === 0 && (this.log.checkpoint?.size ?? -1) !== this.log.size) {
+        // Nothing new, but the newest records are unsigned (a signature failed): sign them now.
+        this.chain('memory', undefined, { size: this.log.size, root: this.log.root() });
       }
-      if (this.signers.length > 0 && (this.log.checkpoint?.size ?? -1) !== this.log.size) await this.sign(this.signers);
+    } catch (err) {
+      this.hooks.onError(err);
+    } finally {
+      this.running = false;
+    }
+    if (this.waiting > 0 && this.inFlight < MAX_IN_FLIGHT) this.schedule();
+    else if (this.inFlight === 0 && this.waiting === 0) this.wakeIdle();
+  }
+
+  private chain(durability: Promise<BatchDurability> | BatchDurability, waiting: { ack: DurableAck; id: string; seq: number }[] | undefined, end: { size: number; root: Uint8Array }): void {
+    this.inFlight++;
+    this.tail = this.tail.then(() => this.complete(durability, waiting, end));
+  }
+
+  private async complete(durabilityP: Promise<BatchDurability> | BatchDurability, waiting: { ack: DurableAck; id: string; seq: number }[] | undefined, end: { size: number; root: Uint8Array }): Promise<void> {
+    let unsettled = waiting;
+    try {
+      const durability = await durabilityP;
+      let settle: (() => void) | undefined;
+      if (waiting !== undefined) {
+        const list = waiting;
+        if (durability === 'durable') for (const w of list) w.ack.resolve({ id: w.id, seq: w.seq, durable: true });
+        else if (durability === 'failed') for (const w of list) w.ack.reject(this.hooks.notDurable?.(w.id) ?? new Error('not durable'));
+        // In memory only: acknowledge once the batch is under a signed checkpoint.
+        else settle = () => list.forEach((w) => w.ack.resolve({ id: w.id, seq: w.seq, durable: false }));
+        if (durability !== 'memory') unsettled = undefined;
+      }
+      if (this.signers.length > 0 && (this.log.checkpoint?.size ?? -1) < end.size) await this.sign(this.signers, end);
       settle?.();
       unsettled = undefined;
     } catch (err) {
       for (const w of unsettled ?? []) w.ack.reject(err);
       this.hooks.onError(err);
     } finally {
-      this.running = false;
+      this.inFlight--;
+      // Waiters wake even if signing failed (onError reported it); health() then says why.
+      if (this.waiting > 0) this.schedule();
+      else if (this.inFlight === 0 && !this.running && !this.scheduled) this.wakeIdle();
     }
-    // Waiters wake even if signing failed (onError reported it); health() then says why.
-    if (this.waiting > 0) this.schedule();
-    else this.wakeIdle();
   }
 
   /**
@@ -228,9 +263,8 @@ export class Appender {
     return cp;
   }
 
-  private async sign(signers: readonly NoteSigner[]): Promise<void> {
-    const size = this.log.size;
-    const root = this.log.root();
+  private async sign(signers: readonly NoteSigner[], end: { size: number; root: Uint8Array }): Promise<void> {
+    const { size, root } = end;
     const time = this.now();
     const note = await signNote(formatCheckpoint({ origin: this.log.origin, size, root, time }), signers);
     const cp: SignedCheckpoint = { note, size, root, time };

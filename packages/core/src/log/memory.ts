@@ -99,6 +99,11 @@ export class MemoryLog {
     if (this.held > this.maxBytes) this.evict();
   }
 
+  /** Root of the tree at an earlier size (any size ≥ the evicted prefix). */
+  rootAt(size: number): Uint8Array {
+    return this.tree.root(size);
+  }
+
   root(): Uint8Array {
     return this.tree.root();
   }

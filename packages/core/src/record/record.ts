@@ -261,8 +261,8 @@ export function prepareEvent(event: AuditEvent, redactor: Redactor, newId: () =>
 }
 
 /** The engine's own records (key announcements and retirements): the reserved actions are allowed. */
-export function prepareInternalEvent(event: AuditEvent, redactor: Redactor, newId: () => string): PreparedEvent {
-  return prepare(event, redactor, newId, Date.now(), MAX_RECORD_BYTES, true);
+export function prepareInternalEvent(event: AuditEvent, redactor: Redactor, newId: () => string, now: number = Date.now()): PreparedEvent {
+  return prepare(event, redactor, newId, now, MAX_RECORD_BYTES, true);
 }
 
 function prepare(event: AuditEvent, redactor: Redactor, newId: () => string, now: number, maxBytes: number, internal: boolean): PreparedEvent {

@@ -301,11 +301,15 @@ async function verifyOne(
     const lo = full ? 0 : Math.max(0, t.lo - 1);
     const hi = full ? Number.MAX_SAFE_INTEGER : t.hi;
     let next = 0;
-    for (;;) {
-      type Row = { seq: string; hash: Buffer; bytes: Buffer | null; leaf?: Buffer | null };
-      const rows = full
-        ? (await client.query<Row>(sql.recordPage, [t.id, next, page])).rows
-        : (await client.query<Row>(sql.leafPage, [t.id, next, page, lo, hi])).rows;
+    type Row = { seq: string; hash: Buffer; bytes: Buffer | null; leaf?: Buffer | null };
+    const fetchPage = (from: number): Promise<Row[]> =>
+      (full ? client.query<Row>(sql.recordPage, [t.id, from, page]) : client.query<Row>(sql.leafPage, [t.id, from, page, lo, hi])).then((r) => r.rows);
+    let pending: Promise<Row[]> | undefined = fetchPage(0);
+    while (pending !== undefined) {
+      const rows: Row[] = await pending;
+      // Ask for the next page before checking this one: the database works while we hash.
+      pending = rows.length === page ? fetchPage(Number(rows[rows.length - 1]!.seq) + 1) : undefined;
+      pending?.catch(() => undefined);
       for (const row of rows) {
         const seq = Number(row.seq);
         if (seq !== next) throw found('gap', `records ${next}–${seq - 1} are missing (the database holds record ${seq} after ${next - 1})`, [next, seq - 1], next);
@@ -339,7 +343,6 @@ async function verifyOne(
         checkCps();
       }
       o.onProgress?.(origin, next);
-      if (rows.length < page) break;
     }
     if (cpIndex < cps.length) {
       const c = cps[cpIndex]!;

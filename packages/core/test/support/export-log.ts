@@ -6,7 +6,7 @@ import { formatCheckpoint } from '../../src/log/checkpoint.js';
 import { genesisLink, leafHash, recordHash } from '../../src/log/hash.js';
 import { toHex } from '../../src/log/hex.js';
 import { CompactRange } from '../../src/log/merkle.js';
-import { prepareEvent, recordBytes, type AuditEvent } from '../../src/record/record.js';
+import { prepareEvent, prepareInternalEvent, recordBytes, RESERVED_ACTION_PREFIX, type AuditEvent } from '../../src/record/record.js';
 import { createRedactor } from '../../src/record/redact.js';
 import { toBase64 } from '../../src/sign/base64.js';
 import { signEd25519 } from '../../src/sign/ed25519.js';
@@ -44,7 +44,9 @@ export function buildRecords(n: number, opts: { origin?: string; custom?: (seq: 
   let prev = out.length === 0 ? toHex(genesisLink(origin)) : toHex(recordHash(out[out.length - 1]!));
   for (let seq = out.length; seq < n; seq++) {
     const e = opts.custom?.(seq, out) ?? event(seq);
-    const bytes = recordBytes(prepareEvent(e, redactor, () => `rec-${seq}`, T0 + seq * STEP_MS), seq, prev);
+    // Key records are the engine's own (reserved actions); this fixture plays the engine.
+    const prepare = e.action.startsWith(RESERVED_ACTION_PREFIX) ? prepareInternalEvent : prepareEvent;
+    const bytes = recordBytes(prepare(e, redactor, () => `rec-${seq}`, T0 + seq * STEP_MS), seq, prev);
     out.push(new Uint8Array(bytes));
     prev = toHex(recordHash(bytes));
   }

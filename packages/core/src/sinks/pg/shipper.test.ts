@@ -260,6 +260,22 @@ describe('PostgreSQL shipping', () => {
     expect(report.logs.map((l) => [l.status, l.size])).toEqual([['sealed', 15]]);
   });
 
+  pgIt('with the database unreachable, close() keeps to its timeout and leaves the log unsealed in its WAL', async () => {
+    const root = tempDir();
+    const { keystoreDir } = await keystore(root);
+    const logger = recordingLogger();
+    const walDir = join(root, 'wal');
+    const e = createAudit({ env: {}, registry: new Registry(), logger, walEnabled: true, walDir, keystoreDir, keyId: 'k', origin: 'test.local/unreachable', pgUrl: 'postgres://nobody@127.0.0.1:1/none' });
+    open.push(e);
+    await e.ready();
+    expect((await e.emitDurable({ action: 'x', outcome: 'success' })).durable).toBe(true);
+    const t0 = Date.now();
+    await e.close({ timeoutMs: 800 });
+    expect(Date.now() - t0).toBeLessThan(3000);
+    expect(existsSync(join(walDir, '00000000000000000000.wal'))).toBe(true);
+    expect(loggedText(logger.lines)).toMatch(/not sealed: 1 records not in PostgreSQL by the close deadline/);
+  });
+
   pgIt('memory stays bounded while the database is unreachable: batches beyond the bound are left in the WAL, and the lag says how many', async () => {
     const root = tempDir();
     const registry = new Registry();

@@ -34,6 +34,8 @@ export const MAX_BUFFER_BYTES = 8 * 1024 * 1024;
 export const CHECKPOINT_SHIP_INTERVAL_MS = 1000;
 export const RETRY_MIN_MS = 100;
 export const RETRY_MAX_MS = 2000;
+/** How long close() lets a statement in flight finish before it ends the connection. */
+export const CLOSE_GRACE_MS = 500;
 
 export interface ShipFault {
   readonly code: AuditErrorCode;
@@ -194,10 +196,22 @@ export class PgShipper {
     }
   }
 
+  /** Stop shipping. What is not shipped stays in the WAL; the next start ships it. */
   async close(): Promise<void> {
     this.closed = true;
+    this.draining = false;
     clearTimeout(this.timer);
-    await this.running;
+    this.timer = undefined;
+    // A statement stuck on an unreachable server must not hold close() past its own deadline:
+    // wait briefly, then end the connection under it (its query fails; nothing half-done stays).
+    const running = this.running;
+    if (running !== undefined) {
+      let t: NodeJS.Timeout | undefined;
+      await Promise.race([running, new Promise<void>((r) => (t = setTimeout(r, CLOSE_GRACE_MS)))]);
+      clearTimeout(t);
+    }
+    // Ending waits for the server's goodbye: hold the event loop for it.
+    this.hold(true);
     const c = this.client;
     this.client = undefined;
     await c?.end().catch(() => undefined);
@@ -229,14 +243,27 @@ export class PgShipper {
     }
     clearTimeout(this.timer);
     this.timer = undefined;
+    this.hold(true);
     this.running = this.loop().finally(() => {
       this.running = undefined;
+      this.hold(false);
       this.wakeProgress();
     });
   }
 
+  /**
+   * The idle connection does not keep the host's event loop alive (a host that never calls
+   * close() can still exit; what was not shipped stays in the WAL and ships after the next start);
+   * while statements run, it does — else a host that is closing could exit mid-transaction.
+   */
+  private hold(on: boolean): void {
+    const stream = (this.client as unknown as { connection?: { stream?: { ref?: () => void; unref?: () => void } } } | undefined)?.connection?.stream;
+    if (on) stream?.ref?.();
+    else stream?.unref?.();
+  }
+
   private schedule(ms: number): void {
-    if (this.timer !== undefined || this.fault?.permanent) return;
+    if (this.timer !== undefined || this.fault?.permanent || this.closed) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.kick();
@@ -275,7 +302,7 @@ export class PgShipper {
     const e = pgError(err, 'shipping to PostgreSQL');
     if (this.fault === undefined) this.o.logger.warn({ 'audit.degraded': 'pg', code: e.code, lag: this.lag }, `audit.degraded=pg reason=${e.code}: ${e.message}`);
     this.fault = { code: e.code, message: e.message, permanent: e.code === 'AUDIT_PG_DRIVER_MISSING' };
-    if (this.closed && !this.draining) return;
+    if (this.closed) return;
     this.schedule(this.backoff);
     this.backoff = Math.min(RETRY_MAX_MS, this.backoff * 2);
   }
@@ -294,6 +321,7 @@ export class PgShipper {
       if (next > this.durable) {
         throw new Equivocation('AUDIT_EQUIVOCATION', `PostgreSQL holds ${next} records of log ${this.o.origin} but this replica's WAL has only ${this.durable}: its WAL was lost or replaced, or another process writes this origin. Nothing was shipped`, { stored: next, local: this.durable });
       }
+      if (this.closed && !this.draining) throw new AuditError('AUDIT_CLOSED', 'shipper closed while connecting');
       this.logId = id;
       this.shipped = next;
       this.checkPrev = true;
