@@ -216,7 +216,9 @@ export async function run({ quick = false, log = () => undefined } = {}) {
   });
 
   const rampText = (ramp) =>
-    ramp.steps.map((s) => `${s.kind === 'confirm' ? 'confirm ' : ''}${num(s.rate)}/s ${s.pass ? 'ok' : `over (shed ${pct(s.shedRatio)}, queue max ${num(s.queueMax)})`}`).join('; ');
+    `${ramp.steps.map((s) => `${s.kind === 'confirm' ? 'confirm ' : ''}${num(s.rate)}/s ${s.pass ? 'ok' : `over (shed ${pct(s.shedRatio)}, queue max ${num(s.queueMax)})`}`).join('; ')}${
+      ramp.confirmed ? '' : '; **unconfirmed**: no hold passed, the drill uses 85% of the last one'
+    }`;
   const markdown = `# Drill: message storm
 
 Runbook §9.3 ("2× design load for 10m → bounded queue grows, drops counted, no OOM or panics"), §4 "High

@@ -76,5 +76,6 @@ export async function httpDesignLoad(url, { start = 1000, stepSeconds = 3, confi
     good = Math.round(good * 0.85);
   }
   await drain(url);
-  return { designLoad: good, firstBad: bad, steps };
+  const confirmed = steps.some((m) => m.kind === 'confirm' && m.pass && m.rate === good);
+  return { designLoad: good, firstBad: bad, confirmed, steps };
 }

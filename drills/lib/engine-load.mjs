@@ -92,5 +92,6 @@ export async function engineDesignLoad(engine, { start = 2000, stepSeconds = 2, 
     good = Math.round(good * 0.85);
   }
   await engine.flush();
-  return { designLoad: good, firstBad: bad, steps };
+  const confirmed = steps.some((m) => m.kind === 'confirm' && m.pass && m.rate === good);
+  return { designLoad: good, firstBad: bad, confirmed, steps };
 }

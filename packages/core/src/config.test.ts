@@ -4,6 +4,7 @@ import { thrown } from '../test/support/engine.js';
 import {
   CONFIG_KEYS,
   DEFAULT_BATCH_MAX,
+  DEFAULT_BATCH_WINDOW_MS,
   DEFAULT_CHECKPOINT_EVERY,
   DEFAULT_CHECKPOINT_INTERVAL_MS,
   DEFAULT_CRYPTO,
@@ -45,6 +46,7 @@ const VALID: Record<keyof typeof CONFIG_KEYS, [string, unknown]> = {
   longLivedSlots: ['7', 7],
   longLivedAfterMs: ['250', 250],
   batchMax: ['64', 64],
+  batchWindowMs: ['5', 5],
   walEnabled: ['false', false],
   walDir: ['/var/lib/ron/audit/wal', '/var/lib/ron/audit/wal'],
   walBatch: ['8', 8],
@@ -78,6 +80,7 @@ const NAMED_DEFAULTS = {
   queueDepth: DEFAULT_QUEUE_DEPTH,
   longLivedAfterMs: DEFAULT_LONG_LIVED_AFTER_MS,
   batchMax: DEFAULT_BATCH_MAX,
+  batchWindowMs: DEFAULT_BATCH_WINDOW_MS,
   walEnabled: DEFAULT_WAL_ENABLED,
   walDir: DEFAULT_WAL_DIR,
   walBatch: DEFAULT_WAL_BATCH,

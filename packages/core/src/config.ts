@@ -25,6 +25,7 @@ export const DEFAULT_KEY_ID = 'ron-audit';
 export const DEFAULT_KEYSTORE_DIR = './.audit/keys';
 export const DEFAULT_WORKERS = 0;
 export const DEFAULT_BATCH_MAX = 512;
+export const DEFAULT_BATCH_WINDOW_MS = 1;
 export const DEFAULT_MEMORY_MAX_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_LONG_LIVED_AFTER_MS = 1000;
 export const DEFAULT_RETRY_AFTER_SECONDS = 1;
@@ -43,6 +44,7 @@ export interface AuditConfig {
   readonly longLivedSlots: number;
   readonly longLivedAfterMs: number;
   readonly batchMax: number;
+  readonly batchWindowMs: number;
   readonly walEnabled: boolean;
   readonly walDir: string;
   readonly walBatch: number;
@@ -74,6 +76,7 @@ export interface AuditOptions {
   longLivedSlots?: number;
   longLivedAfterMs?: number;
   batchMax?: number;
+  batchWindowMs?: number;
   walEnabled?: boolean;
   walDir?: string;
   walBatch?: number;
@@ -114,6 +117,7 @@ export const CONFIG_KEYS = {
   longLivedSlots: { env: 'AUDIT_LONG_LIVED_SLOTS', kind: { type: 'int', min: 0, max: MAX_DEPTH } },
   longLivedAfterMs: { env: 'AUDIT_LONG_LIVED_AFTER_MS', kind: { type: 'int', min: 10, max: 3_600_000 } },
   batchMax: { env: 'AUDIT_BATCH_MAX', kind: { type: 'int', min: 1, max: 65_536 } },
+  batchWindowMs: { env: 'AUDIT_BATCH_WINDOW_MS', kind: { type: 'int', min: 0, max: 1000 } },
   walEnabled: { env: 'AUDIT_WAL_ENABLED', kind: { type: 'bool' } },
   walDir: { env: 'AUDIT_WAL_DIR', kind: { type: 'string' } },
   walBatch: { env: 'AUDIT_WAL_BATCH', kind: { type: 'int', min: 1, max: 4096 } },
@@ -234,6 +238,7 @@ export function resolveConfig(options: AuditOptions = {}, env: Readonly<Record<s
     longLivedSlots: (out['longLivedSlots'] as number | undefined) ?? Math.max(1, Math.floor(depth / 4)),
     longLivedAfterMs: (out['longLivedAfterMs'] as number | undefined) ?? DEFAULT_LONG_LIVED_AFTER_MS,
     batchMax: (out['batchMax'] as number | undefined) ?? DEFAULT_BATCH_MAX,
+    batchWindowMs: (out['batchWindowMs'] as number | undefined) ?? DEFAULT_BATCH_WINDOW_MS,
     walEnabled: (out['walEnabled'] as boolean | undefined) ?? DEFAULT_WAL_ENABLED,
     walDir: (out['walDir'] as string | undefined) ?? DEFAULT_WAL_DIR,
     walBatch: (out['walBatch'] as number | undefined) ?? DEFAULT_WAL_BATCH,

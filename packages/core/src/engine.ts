@@ -33,6 +33,7 @@ export const RELOADABLE_KEYS = [
   'longLivedSlots',
   'longLivedAfterMs',
   'batchMax',
+  'batchWindowMs',
   'walBatch',
   'walWindowMs',
   'checkpointEvery',
@@ -227,10 +228,10 @@ class Engine implements AuditEngine {
       return;
     }
     this.status = 'starting';
-    if (this.config.walEnabled) {
-      this.appender.setWindow(this.config.walWindowMs);
-      this.appender.hold();
-    }
+    // A batch waits up to the window for company: one signature (and, with the WAL, one fsync)
+    // then covers more records, at the price of that much latency.
+    this.appender.setWindow(this.config.walEnabled ? this.config.walWindowMs : this.config.batchWindowMs);
+    if (this.config.walEnabled) this.appender.hold();
     this.sweepTimer = setInterval(() => this.admission.sweep(Date.now()), Math.min(250, this.config.longLivedAfterMs));
     this.sweepTimer.unref();
     this.readyPromise = this.start(signer);
@@ -412,7 +413,7 @@ class Engine implements AuditEngine {
     this.config = next;
     this.admission.resize(next.queueDepth, next.longLivedSlots, next.longLivedAfterMs);
     this.appender.setBatchMax(next.walEnabled ? next.walBatch : next.batchMax);
-    if (next.walEnabled) this.appender.setWindow(next.walWindowMs);
+    this.appender.setWindow(next.walEnabled ? next.walWindowMs : next.batchWindowMs);
     this.sinks?.setCadence(next.checkpointEvery, next.checkpointIntervalMs);
     if (newSigner && this.signer) {
       const old = this.signer;

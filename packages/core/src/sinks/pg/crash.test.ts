@@ -13,6 +13,21 @@ import { createAudit } from '../../engine.js';
 import { verifyPg } from '../../verify/pg.js';
 
 const CHILD = fileURLToPath(new URL('../../../test/fixtures/pg-child.mjs', import.meta.url));
+const EXIT_CHILD = fileURLToPath(new URL('../../../test/fixtures/pg-exit.mjs', import.meta.url));
+
+function runToExit(args: string[]): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [EXIT_CHILD, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const guard = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    child.on('exit', (code) => {
+      clearTimeout(guard);
+      resolve({ code, out });
+    });
+  });
+}
 
 function runAndKill(args: string[], killAfterMs: number): Promise<Map<string, number>> {
   return new Promise((resolve, reject) => {
@@ -66,4 +81,16 @@ describe('PostgreSQL shipping across crashes', () => {
     expect(report.failure).toBeNull();
     expect(report.logs.map((l) => [l.status, l.size])).toEqual([['sealed', size]]);
   }, 45_000);
+
+  pgIt('a host is not cut off in the middle of close() (regression: the idle connection was unref-ed, so node exited during its goodbye), and a host that never closes still exits', async () => {
+    const db = await freshDb();
+    const root = tempDir();
+    const { keystoreDir } = await keystore(root);
+    const closing = await runToExit(['close', join(root, 'wal-a'), keystoreDir, db.writerUrl, db.schema]);
+    expect(closing.out).toContain('closed sealed');
+    expect(closing.code).toBe(0);
+    const leaving = await runToExit(['no-close', join(root, 'wal-b'), keystoreDir, db.writerUrl, db.schema]);
+    expect(leaving.out).toContain('returning without close');
+    expect(leaving.code).toBe(0);
+  }, 30_000);
 });
