@@ -216,7 +216,8 @@ The rebuilt \`${BUNDLE}\` is byte-identical to the file before the damage: ${sam
 
 ${checksTable(checks)}
 `;
-    return { checks, markdown, pictures: {}, figures: { finalSize, flip, rotSeq, failure, serviceCounter, micro, replayMs, badMs, sameBundle } };
+    // The scratch directory is gone after the drill: show it as $DRILL in the report.
+    return { checks, markdown: markdown.split(work.dir).join('$DRILL'), pictures: {}, figures: { finalSize, flip, rotSeq, failure, serviceCounter, micro, replayMs, badMs, sameBundle } };
   } finally {
     work.remove();
   }

@@ -147,7 +147,7 @@ ${verify.stdout.trim()}
 
 ${checksTable(checks)}
 `;
-    return { checks, markdown, pictures: { 'crash.svg': svg }, figures: { cycles, durable: durableAcked.size, lostDurable: lostDurable.length, plain: plainAcked.size, lostPlain: lostPlain.length, finalSize } };
+    return { checks, markdown: markdown.split(work.dir).join('$DRILL'), pictures: { 'crash.svg': svg }, figures: { cycles, durable: durableAcked.size, lostDurable: lostDurable.length, plain: plainAcked.size, lostPlain: lostPlain.length, finalSize } };
   } finally {
     work.remove();
   }

@@ -39,7 +39,7 @@ async function scenario(sink, { size, mechanism, log }) {
   log(`${sink}: volume = ${how}`);
   // Publish often, so the export writes (and fills its volume) within seconds.
   const env = serviceEnv(work.dir, { AUDIT_CHECKPOINT_EVERY: '256', AUDIT_CHECKPOINT_INTERVAL_MS: '500', RON_AUDIT_DRILL_FAULT_FILE: faultFile, LOG_LEVEL: 'warn' });
-  const r = { sink, mechanism: vol.kind === 'none' ? 'seam' : vol.kind, how };
+  const r = { sink, workDir: work.dir, mechanism: vol.kind === 'none' ? 'seam' : vol.kind, how: how.split(work.dir).join('$DRILL') };
   let svc = await startService({ dir: work.dir, env });
   try {
     const t0 = Date.now();
@@ -110,6 +110,7 @@ async function scenario(sink, { size, mechanism, log }) {
     r.lost = r.appended - r.recovered;
     if (r.verifierKey) {
       r.verify = await ronctl(['audit', 'verify', '--export-dir', join(work.dir, 'export'), '--wal-dir', join(work.dir, 'wal'), '--key', r.verifierKey]);
+      r.verify.command = r.verify.command.split(work.dir).join('$DRILL');
     }
     return r;
   } finally {
@@ -207,7 +208,8 @@ ${verifyLines}
 
 ${checksTable(checks)}
 `;
-  return { checks, markdown, pictures, figures: results.map(({ samples, ...r }) => r) };
+  const clean = results.reduce((m, r) => m.split(r.workDir).join('$DRILL'), markdown);
+  return { checks, markdown: clean, pictures, figures: results.map(({ samples, ...r }) => r) };
 }
 
 if (isMain(import.meta.url)) await cli(meta, run);

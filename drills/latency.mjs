@@ -139,7 +139,7 @@ export async function run({ quick = false, log = () => undefined } = {}) {
     const series = (fn) => samples.slice(1).map((s, i) => [s.t, fn(samples[Math.max(0, i - 3)], s, samples[i])]);
     const svg = chart({
       title: `WAL latency drill: ${FAULT.replace('fsync-delay-ms=', '+')} ms per fsync at design load ${num(rate)}/s`,
-      xMax: total,
+      xMax: total + 2,
       bands: [
         { from: t1, to: t2, label: `fault, AUDIT_WAL_BATCH=${DEFAULT_BATCH}` },
         { from: t2, to: t3, label: `fault, batch ${RAISED_BATCH} (SIGHUP)`, color: '#fbe3c2' },
@@ -147,7 +147,7 @@ export async function run({ quick = false, log = () => undefined } = {}) {
       panels: [
         { label: 'wal_fsync_seconds p95 (ms, 2 s window)', series: [{ name: 'p95', points: series((a, s) => windowQuantile(0.95, a, s, 'wal_fsync_seconds') * 1000) }], hlines: [{ y: 8, label: 'alert 8 ms' }] },
         {
-          label: 'records appended and requests refused (503) per second (2 s window)',
+          label: 'appended and refused (503) per second, 2 s window',
           series: [
             { name: 'appended/s', points: ratePoints(samples, (x) => x.sum('audit_appended_total'), 2) },
             { name: '503/s', color: '#d62728', points: ratePoints(samples, (x) => x.sum('busy_rejections_total'), 2) },

@@ -1,4 +1,4 @@
-import { constants, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { constants, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -39,5 +39,6 @@ describe('drill fault seam (drill only)', () => {
     await new Promise((r) => setTimeout(r, 250));
     await expect(wal.write(new Uint8Array(1))).rejects.toMatchObject({ code: 'ENOSPC' });
     await wal.close();
+    rmSync(dir, { recursive: true, force: true });
   });
 });
