@@ -36,8 +36,8 @@ export interface AppenderHooks {
   onError(err: unknown): void;
 }
 
-/** How many batches may be built ahead of the oldest one's fsync and signature. */
-export const MAX_IN_FLIGHT = 4;
+/** How many batches may be built ahead of the oldest one's fsync and signature (the WAL coalesces them into group commits). */
+export const MAX_IN_FLIGHT = 16;
 
 export class Appender {
   private queue: PreparedEvent[] = [];
