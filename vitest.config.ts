@@ -5,6 +5,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     projects: ['packages/*', 'examples/*', 'bench', 'ops', 'drills'],
+    // In CI (.ci/run) a JSON report as well, from which .ci/summary.mjs prints "N passed, M failed".
+    reporters: process.env['CI'] ? ['default', ['json', { outputFile: '.ci/vitest-report.json' }]] : ['default'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
   },
