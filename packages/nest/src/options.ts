@@ -8,6 +8,7 @@ import {
   compileRules,
   isAuditLevel,
   resolveConfig,
+  UNMATCHED_ROUTE,
   type Actor,
   type AuditEngine,
   type AuditLevel,
@@ -23,8 +24,8 @@ import {
 export const DEFAULT_READINESS_PATH = '/readyz';
 export const DEFAULT_METRICS_PATH = '/metrics';
 export const AUDIT_ID_HEADER = 'Audit-Id';
-/** Endpoint label of busy_rejections_total for requests no route matched. */
-export const UNMATCHED_ENDPOINT = '(unmatched)';
+/** Endpoint label of busy_rejections_total for requests no route matched (the core's constant). */
+export const UNMATCHED_ENDPOINT = UNMATCHED_ROUTE;
 /** Default of `durable`: write responses are not held for their record. */
 export const DEFAULT_DURABLE = false;
 /** Default of `durableFailOpen`: a held write whose record is not durable is answered 503. */
