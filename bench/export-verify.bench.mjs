@@ -8,6 +8,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAudit, generateKey, ExportWriter, verifyExport } from '@ron-audit/core';
+import { sampleEvent } from './lib/harness.mjs';
 
 const args = process.argv.slice(2);
 const arg = (name, dflt) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : dflt);
@@ -15,25 +16,7 @@ const total = arg('--records', 200_000);
 const runs = arg('--runs', 3);
 const json = args.includes('--json');
 
-function event(i) {
-  return {
-    action: 'POST /orders/:id',
-    outcome: 'success',
-    actor: { id: `user-${i % 1000}`, type: 'user' },
-    request_id: `req-${i}`,
-    trace_id: '4bf92f3577b34da6a3ce929d0e0e4736',
-    span_id: '00f067aa0ba902b7',
-    attributes: {
-      'http.request.method': 'POST',
-      'url.path': `/orders/${i}`,
-      'http.route': '/orders/:id',
-      'http.response.status_code': 201,
-      'client.address': '10.1.2.3',
-      'user_agent.original': 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36',
-      'http.server.request.duration': 0.0123,
-    },
-  };
-}
+const event = sampleEvent;
 
 async function buildExport(dir, keys) {
   await generateKey(keys, 'bench');

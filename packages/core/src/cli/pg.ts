@@ -1,12 +1,12 @@
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { redactUrlPassword } from '../config.js';
 import { AuditError } from '../errors.js';
 import { listKeys } from '../sign/keystore.js';
-import { formatVerifierKey, parseVerifierKey } from '../sign/note.js';
+import { formatVerifierKey } from '../sign/note.js';
 import { migratePg } from '../sinks/pg/migrate.js';
 import { verifyPg, type PgLogReport, type PgVerifyReport } from '../verify/pg.js';
+import { keysFromFlags } from './trust.js';
 
 /**
  * The PostgreSQL commands of ronctl, thin shells over verifyPg and migratePg:
@@ -97,20 +97,12 @@ function printReport(r: PgVerifyReport, out: (s: string) => void): void {
 }
 
 async function keysFrom(values: Record<string, unknown>, io: PgCliIo): Promise<string[]> {
-  const keys = [...((values['key'] as string[] | undefined) ?? [])];
-  for (const file of (values['key-file'] as string[] | undefined) ?? []) {
-    for (const line of (await readFile(resolve(io.cwd, file), 'utf8')).split('\n')) {
-      const t = line.trim();
-      if (t.length > 0 && !t.startsWith('#')) keys.push(t);
-    }
-  }
-  for (const k of keys) {
-    try {
-      parseVerifierKey(k);
-    } catch (err) {
-      throw new UsageError(`--key ${JSON.stringify(k.length > 80 ? `${k.slice(0, 80)}…` : k)}: ${(err as Error).message}`);
-    }
-  }
+  const keys = await keysFromFlags(
+    (values['key'] as string[] | undefined) ?? [],
+    (values['key-file'] as string[] | undefined) ?? [],
+    (file) => resolve(io.cwd, file),
+    (message) => new UsageError(message),
+  );
   if (keys.length > 0) return keys;
   const dir = (values['keystore-dir'] as string | undefined) ?? io.env['AUDIT_KEYSTORE_DIR'];
   if (dir === undefined || dir.length === 0) throw new UsageError("no trusted key: pass --key VKEY or --key-file FILE (the logs' verifier key, as an auditor), or --keystore-dir DIR (operator mode)");

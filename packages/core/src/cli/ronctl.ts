@@ -7,7 +7,7 @@ import { AuditError, isAuditError } from '../errors.js';
 import { isValidOrigin } from '../log/checkpoint.js';
 import { toBase64 } from '../sign/base64.js';
 import { generateKey, listKeys } from '../sign/keystore.js';
-import { formatVerifierKey, parseVerifierKey } from '../sign/note.js';
+import { formatVerifierKey } from '../sign/note.js';
 import { parseCheckpointNote, readOptional } from '../sinks/export/reader.js';
 import { replayWalToExport } from '../sinks/export/replay.js';
 import { nodeFileOps } from '../sinks/fs.js';
@@ -15,6 +15,7 @@ import { readExportRange, verifyExport, type ExportFailure, type ExportVerifyRep
 import { parseReceipt, proveFromExport, verifyReceipt } from '../verify/receipt.js';
 import { compareWalWithExport } from '../verify/wal-export.js';
 import { PG_MIGRATE_HELP, pgMigrateCommand, pgVerifyCommand } from './pg.js';
+import { keysFromFlags } from './trust.js';
 
 /**
  * ronctl: argv → library call → exit code. Every command is a thin shell over a library function
@@ -140,21 +141,12 @@ const KEY_HELP = `Trusted keys (one of):
  * root), or the operator's own keystore when asked for (flag or AUDIT_KEYSTORE_DIR).
  */
 async function trustedKeys(values: Values, ctx: Context, originOf: () => Promise<string>): Promise<string[]> {
-  const keys: string[] = [...((values['key'] as string[] | undefined) ?? [])];
-  for (const file of (values['key-file'] as string[] | undefined) ?? []) {
-    const text = await readFile(ctx.path(file), 'utf8');
-    for (const line of text.split('\n')) {
-      const t = line.trim();
-      if (t.length > 0 && !t.startsWith('#')) keys.push(t);
-    }
-  }
-  for (const k of keys) {
-    try {
-      parseVerifierKey(k);
-    } catch (err) {
-      throw new UsageError(`--key ${JSON.stringify(k.length > 80 ? `${k.slice(0, 80)}…` : k)}: ${(err as Error).message}`);
-    }
-  }
+  const keys = await keysFromFlags(
+    (values['key'] as string[] | undefined) ?? [],
+    (values['key-file'] as string[] | undefined) ?? [],
+    (file) => ctx.path(file),
+    (message) => new UsageError(message),
+  );
   if (keys.length > 0) return keys;
   const keystore = str(values, 'keystore-dir') ?? ctx.io.env['AUDIT_KEYSTORE_DIR'];
   if (keystore === undefined || keystore.length === 0) {
