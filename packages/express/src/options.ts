@@ -15,6 +15,7 @@ import {
   type CreateAuditOptions,
   type RefusalBody,
   type RouteAuditConfig,
+  describe,
 } from '@ron-audit/core';
 
 /** prom-client's Registry, as the core takes it (no direct prom-client import needed). */
@@ -134,13 +135,6 @@ const KNOWN = [
   'requestPropertyName', 'passOnStoreError', 'retryAfter', 'readiness', 'registry', 'audit', 'engine', 'durable', 'durableFailOpen',
 ] as const satisfies readonly (keyof ExpressAuditOptions)[];
 
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return `array(${value.length})`;
-  if (typeof value === 'string') return value.length > 40 ? `string(${value.length})` : JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean') return `${typeof value} ${String(value)}`;
-  return typeof value;
-}
 
 function invalid(name: string, expected: string, received: unknown): AuditError {
   return new AuditError('AUDIT_INVALID_ARGUMENT', `${name}: expected ${expected}, received ${describe(received)}`, { argument: name });

@@ -12,6 +12,7 @@ import {
   type AuditLevel,
   type AuditRule,
   type CreateAuditOptions,
+  describe,
 } from '@ron-audit/core';
 import type { FastifyRequest } from 'fastify';
 
@@ -85,13 +86,6 @@ export interface ResolvedOptions {
 
 const KNOWN = ['audit', 'engine', 'registry', 'level', 'rules', 'maxBodyBytes', 'skipOnError', 'retryAfter', 'actor', 'readiness', 'metrics', 'durable', 'durableFailOpen'] as const;
 
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return `array(${value.length})`;
-  if (typeof value === 'string') return value.length > 40 ? `string(${value.length})` : JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean') return `${typeof value} ${String(value)}`;
-  return typeof value;
-}
 
 function invalid(option: string, expected: string, received: unknown): AuditError {
   return new AuditError('AUDIT_CONFIG_INVALID', `@ron-audit/fastify option ${option}=${describe(received)} is invalid: expected ${expected}`, { key: option });
