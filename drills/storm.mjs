@@ -32,6 +32,41 @@ async function counter(engine, name, labels = {}) {
   return values.filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x)).reduce((a, v) => a + v.value, 0);
 }
 
+/** One storm at `rate` emits/s: the counters' deltas, the caller's view, queue and heap samples. */
+async function stormOnce(engine, { rate, multiplier, seconds, samples, log }) {
+  const before = {
+    appended: await counter(engine, 'audit_appended_total'),
+    backpressure: await counter(engine, 'audit_drop_total', { reason: 'audit_backpressure' }),
+    busy: await counter(engine, 'busy_rejections_total', { endpoint: 'emit' }),
+    heap: process.memoryUsage().heapUsed,
+    rss: process.memoryUsage().rss,
+  };
+  log(`engine: storm at ${num(rate)}/s (${multiplier} × design) for ${seconds} s`);
+  const load = await emitAt(engine, {
+    rate,
+    seconds,
+    sampleMs: 100,
+    sample: (t) => {
+      const mem = process.memoryUsage();
+      samples.push({ t, queue: engine.health().queue.occupancy, heap: mem.heapUsed, rss: mem.rss });
+    },
+  });
+  await engine.flush();
+  return {
+    rate,
+    multiplier,
+    load,
+    appended: (await counter(engine, 'audit_appended_total')) - before.appended,
+    backpressure: (await counter(engine, 'audit_drop_total', { reason: 'audit_backpressure' })) - before.backpressure,
+    busy: (await counter(engine, 'busy_rejections_total', { endpoint: 'emit' })) - before.busy,
+    queueMax: Math.max(...samples.map((x) => x.queue)),
+    heapBefore: before.heap,
+    heapPeak: Math.max(...samples.map((x) => x.heap)),
+    rssBefore: before.rss,
+    rssPeak: Math.max(...samples.map((x) => x.rss)),
+  };
+}
+
 export async function engineStorm({ size, log }) {
   const work = scratch('storm-engine');
   const keystoreDir = join(work.dir, 'keys');
@@ -54,32 +89,23 @@ export async function engineStorm({ size, log }) {
     log('engine: measuring design load');
     const ramp = await engineDesignLoad(engine, { stepSeconds: size.rampStep, refine: size.refine, log: (l) => log(`engine ${l}`) });
     const design = ramp.designLoad;
-    const rate = 2 * design;
-    globalThis.gc?.();
-    const before = {
-      appended: await counter(engine, 'audit_appended_total'),
-      backpressure: await counter(engine, 'audit_drop_total', { reason: 'audit_backpressure' }),
-      busy: await counter(engine, 'busy_rejections_total', { endpoint: 'emit' }),
-      heap: process.memoryUsage().heapUsed,
-      rss: process.memoryUsage().rss,
-    };
-    const samples = [];
-    log(`engine: storm at ${num(rate)}/s (2 × ${num(design)}) for ${size.engineStorm} s`);
-    const r = await emitAt(engine, {
-      rate,
-      seconds: size.engineStorm,
-      sampleMs: 100,
-      sample: (t) => {
-        const mem = process.memoryUsage();
-        samples.push({ t, queue: engine.health().queue.occupancy, heap: mem.heapUsed, rss: mem.rss });
-      },
-    });
-    await engine.flush();
-    const after = {
-      appended: await counter(engine, 'audit_appended_total'),
-      backpressure: await counter(engine, 'audit_drop_total', { reason: 'audit_backpressure' }),
-      busy: await counter(engine, 'busy_rejections_total', { endpoint: 'emit' }),
-    };
+    // The storm runs at 2× the design load. If it sheds nothing, the ramp ran while the machine
+    // was busier than during the storm (a shared machine, or CI running other suites alongside)
+    // and underestimated the design load; the storm is then repeated at twice the rate, up to
+    // three times, so that the accounting is always checked under real overload. Each storm's
+    // accounting is kept and checked, not only the last one's.
+    const storms = [];
+    let samples = [];
+    for (let multiplier = 2; storms.length < 4; multiplier *= 2) {
+      const rate = multiplier * design;
+      globalThis.gc?.();
+      samples = [];
+      const s = await stormOnce(engine, { rate, multiplier, seconds: size.engineStorm, samples, log });
+      storms.push(s);
+      if (s.backpressure > 0) break;
+      log(`engine: nothing shed at ${multiplier}× — the design load was underestimated; storming again at ${2 * multiplier}×`);
+    }
+    const last = storms.at(-1);
     const health = engine.health();
     const size0 = health.log.size;
     const vkey = engine.verifierKey();
@@ -88,18 +114,20 @@ export async function engineStorm({ size, log }) {
     return {
       design,
       ramp,
-      rate,
-      load: r,
-      appended: after.appended - before.appended,
-      backpressure: after.backpressure - before.backpressure,
-      busy: after.busy - before.busy,
-      queueMax: Math.max(...samples.map((s) => s.queue)),
+      rate: last.rate,
+      multiplier: last.multiplier,
+      storms,
+      load: last.load,
+      appended: last.appended,
+      backpressure: last.backpressure,
+      busy: last.busy,
+      queueMax: Math.max(...storms.map((x) => x.queueMax)),
       depth: engine.config.queueDepth,
       memoryMaxBytes: engine.config.memoryMaxBytes,
-      heapBefore: before.heap,
-      heapPeak: Math.max(...samples.map((s) => s.heap)),
-      rssBefore: before.rss,
-      rssPeak: Math.max(...samples.map((s) => s.rss)),
+      heapBefore: storms[0].heapBefore,
+      heapPeak: Math.max(...storms.map((x) => x.heapPeak)),
+      rssBefore: storms[0].rssBefore,
+      rssPeak: Math.max(...storms.map((x) => x.rssPeak)),
       unhandled,
       readyAfter: health.ready,
       statusAfter: health.status,
@@ -159,9 +187,11 @@ export async function httpStorm({ size, log }) {
 export function checkEngine(checks, e) {
   const heapBound = e.heapBefore + e.memoryMaxBytes + 64 * 1048576;
   checks.check('engine: design load measured', e.design > 0, `${num(e.design)} emits/s (first over: ${num(e.ramp.firstBad)}/s)`);
-  checks.check('engine: every emit accounted: emitted = appended + dropped, exactly', e.load.attempts === e.appended + e.backpressure && e.load.ok === e.appended && e.load.rejected === e.backpressure && e.busy === e.backpressure && e.load.other === 0, `${num(e.load.attempts)} emitted = ${num(e.appended)} appended + ${num(e.backpressure)} dropped (audit_drop_total{reason="audit_backpressure"}); busy_rejections_total{endpoint="emit"} ${num(e.busy)}; other errors ${e.load.other}`);
+  const exact = (s) => s.load.attempts === s.appended + s.backpressure && s.load.ok === s.appended && s.load.rejected === s.backpressure && s.busy === s.backpressure && s.load.other === 0;
+  const earlier = e.storms.length > 1 ? `; earlier storms at ${e.storms.slice(0, -1).map((s) => `${s.multiplier}× (${num(s.load.attempts)} = ${num(s.appended)} + ${num(s.backpressure)})`).join(', ')} exact too` : '';
+  checks.check('engine: every emit accounted: emitted = appended + dropped, exactly', e.storms.every(exact), `${num(e.load.attempts)} emitted = ${num(e.appended)} appended + ${num(e.backpressure)} dropped (audit_drop_total{reason="audit_backpressure"}); busy_rejections_total{endpoint="emit"} ${num(e.busy)}; other errors ${e.load.other}${earlier}`);
   checks.check('engine: the queue stays bounded', e.queueMax <= e.depth, `max occupancy ${num(e.queueMax)} of ${num(e.depth)}`);
-  checks.check('engine: the storm is shed, not absorbed (drops are real)', e.backpressure > 0, `shedding ${pct(e.backpressure / Math.max(1, e.appended))} of appended at 2× design load`);
+  checks.check('engine: the storm is shed, not absorbed (drops are real)', e.backpressure > 0, `shedding ${pct(e.backpressure / Math.max(1, e.appended))} of appended at ${e.multiplier}× design load${e.multiplier > 2 ? ' (2× shed nothing: the ramp underestimated the design load, see the storms)' : ''}`);
   checks.check('engine: heap stays bounded', e.heapPeak <= heapBound, `heap ${mib(e.heapBefore)} before, peak ${mib(e.heapPeak)} (bound: before + AUDIT_MEMORY_MAX_BYTES ${mib(e.memoryMaxBytes)} + 64 MiB); rss peak ${mib(e.rssPeak)}`);
   checks.check('engine: no unhandled rejection, no crash, still ready', e.unhandled.length === 0 && e.readyAfter, `${e.unhandled.length} unhandled rejections; status ${e.statusAfter} after the storm`);
   checks.check('engine: the exported log verifies after the storm', e.verify.ok && e.verify.size === e.logSize, `verifyExport: ${e.verify.ok ? 'ok' : e.verify.failure}, size ${num(e.verify.size)} = log ${num(e.logSize)}`);
@@ -187,7 +217,7 @@ export async function run({ quick = false, log = () => undefined } = {}) {
   const heapBound = e.heapBefore + e.memoryMaxBytes + 64 * 1048576;
 
   const eSvg = chart({
-    title: `Storm in-process: ${num(e.rate)} emits/s (2 × design ${num(e.design)}/s) for ${size.engineStorm} s`,
+    title: `Storm in-process: ${num(e.rate)} emits/s (${e.multiplier} × design ${num(e.design)}/s) for ${size.engineStorm} s`,
     xMax: size.engineStorm,
     panels: [
       { label: 'queue occupancy (reserved + waiting)', series: [{ name: 'occupancy', points: e.samples.map((s) => [s.t, s.queue]) }], hlines: [{ y: e.depth, label: `depth ${e.depth}`, color: '#555' }] },
@@ -232,10 +262,12 @@ Macronode engine (WAL + export on the local disk, default \`AUDIT_QUEUE_DEPTH=${
 \`AUDIT_MEMORY_MAX_BYTES=${mib(e.memoryMaxBytes)}\`), \`emit()\` of ~450-byte records from a 2 ms open-loop ticker in the same process.
 
 - **Design load: ${num(e.design)} emits/s** (ramp: ${rampText(e.ramp)}).
-- **Storm: ${num(e.rate)} emits/s for ${size.engineStorm} s** — ${num(e.load.attempts)} emits in ${e.load.seconds.toFixed(1)} s.
+- **Storm: ${num(e.rate)} emits/s (${e.multiplier}× design) for ${size.engineStorm} s** — ${num(e.load.attempts)} emits in ${e.load.seconds.toFixed(1)} s.${
+    e.storms.length > 1 ? ` The storm at 2× shed nothing (the ramp ran while the machine was busier and underestimated the design load), so it was repeated at twice the rate until it shed: ${e.storms.map((x) => `${x.multiplier}× shed ${num(x.backpressure)}`).join(', ')}.` : ''
+  }
 - **Accounting, exact:** ${num(e.load.attempts)} emitted = ${num(e.appended)} appended (\`audit_appended_total\`) + ${num(e.backpressure)} dropped
   (\`audit_drop_total{reason="audit_backpressure"}\` = \`busy_rejections_total{endpoint="emit"}\` = ${num(e.busy)} = the
-  \`AUDIT_QUEUE_FULL\` errors the caller saw). Shedding at 2× design load: ${pct(e.backpressure / Math.max(1, e.appended))} of appended.
+  \`AUDIT_QUEUE_FULL\` errors the caller saw). Shedding at ${e.multiplier}× design load: ${pct(e.backpressure / Math.max(1, e.appended))} of appended.
 - **Queue:** max occupancy ${num(e.queueMax)} of ${num(e.depth)}.
 - **Heap:** ${mib(e.heapBefore)} before the storm, peak ${mib(e.heapPeak)} (×${(e.heapPeak / e.heapBefore).toFixed(1)}); RSS peak ${mib(e.rssPeak)}. The held log is
   bounded by \`AUDIT_MEMORY_MAX_BYTES\` (oldest records evicted), the queue by its depth.

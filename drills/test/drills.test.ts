@@ -39,7 +39,7 @@ describe('chaos drills (CI size)', () => {
     expect(['tmpfs', 'loop', 'seam']).toContain(bySink.export.mechanism);
   });
 
-  it('storm, in-process: at 2× design load emitted = appended + dropped exactly, queue and heap bounded', async () => {
+  it('storm, in-process: at 2× design load (doubled while nothing sheds) emitted = appended + dropped exactly, queue and heap bounded', async () => {
     const e = await engineStorm({ size: SIZES.quick, log: () => undefined });
     const checks = new Checks();
     checkEngine(checks, e);
