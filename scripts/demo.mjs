@@ -89,10 +89,10 @@ step('stopping the service (SIGTERM: drain the queue, sign the final checkpoint,
 child.kill('SIGTERM');
 const { code } = await exited;
 if (code !== 0) throw new Error(`the example exited with ${code}`);
-const vkeyLine = lines.find((l) => l.startsWith('verifier key: '));
-const vkey = vkeyLine?.slice('verifier key: '.length).trim();
-if (!vkey) throw new Error('the example printed no verifier key');
+// One verifier key per log: one, or one per lane when AUDIT_WORKERS > 0.
+const vkeys = lines.filter((l) => l.startsWith('verifier key: ')).map((l) => l.slice('verifier key: '.length).trim());
+if (vkeys.length === 0) throw new Error('the example printed no verifier key');
 
 step(`ronctl audit verify --export-dir ${env.AUDIT_EXPORT_DIR} --key <the log's verifier key>`);
-const verify = spawnSync(process.execPath, [ronctl, 'audit', 'verify', '--export-dir', env.AUDIT_EXPORT_DIR, '--key', vkey], { stdio: 'inherit', env });
+const verify = spawnSync(process.execPath, [ronctl, 'audit', 'verify', '--export-dir', env.AUDIT_EXPORT_DIR, ...vkeys.flatMap((k) => ['--key', k])], { stdio: 'inherit', env });
 process.exitCode = verify.status ?? 2;

@@ -21,10 +21,14 @@ export const MODES = ['plain', 'micronode', 'macronode'];
 /** The audited route; what every app serves. */
 export const PATH = '/orders/42';
 
+/** Modes with worker lanes (bench/lanes.bench.mjs): `<profile>-w<N>` runs the profile with AUDIT_WORKERS=N. */
+export const LANE_MODES = ['plain', 'micronode', 'micronode-w1', 'micronode-w2', 'macronode', 'macronode-w1', 'macronode-w2'];
+
 /** createAudit() options of an audited mode; AUDIT_* variables of the environment are ignored (env: {}). */
 export function engineOptions(mode, dir) {
-  const base = { keystoreDir: join(dir, 'keys'), keyId: 'bench', origin: `bench.local/http/${mode}`, env: {} };
-  if (mode === 'micronode') return base;
+  const [profile, lanes] = mode.split('-w');
+  const base = { keystoreDir: join(dir, 'keys'), keyId: 'bench', origin: `bench.local/http/${mode}`, env: {}, ...(lanes ? { workers: Number(lanes) } : {}) };
+  if (profile === 'micronode') return base;
   return { ...base, walEnabled: true, walDir: join(dir, mode, 'wal'), exportEnabled: true, exportDir: join(dir, mode, 'export') };
 }
 
@@ -32,10 +36,10 @@ export function engineOptions(mode, dir) {
  * Entry point of a scenario file. `build(mode, dir)` resolves to
  * `{ port, engine?, close() }`: the listening app (engine: the audit engine, when audited).
  */
-export async function httpBench({ name, targetRatio, build, scriptUrl }) {
+export async function httpBench({ name, targetRatio, build, scriptUrl, modes = MODES }) {
   const mode = process.env.RON_BENCH_SERVE;
   if (mode !== undefined) return serve(mode, build);
-  return drive({ name, targetRatio, scriptUrl });
+  return drive({ name, targetRatio, scriptUrl, modes });
 }
 
 async function serve(mode, build) {
@@ -74,7 +78,7 @@ function load(url, seconds, connections) {
   });
 }
 
-async function drive({ name, targetRatio, scriptUrl }) {
+async function drive({ name, targetRatio, scriptUrl, modes }) {
   const args = parseArgs();
   const rounds = args.num('--rounds', 5);
   const seconds = args.num('--round-seconds', 3);
@@ -85,7 +89,7 @@ async function drive({ name, targetRatio, scriptUrl }) {
   await generateKey(join(dir, 'keys'), 'bench');
   const servers = [];
   try {
-    for (const mode of MODES) {
+    for (const mode of modes) {
       const child = fork(new URL(scriptUrl).pathname, [], { env: { ...process.env, RON_BENCH_SERVE: mode, RON_BENCH_DIR: dir }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
       const { port } = await ask(child);
       servers.push({ mode, child, url: `http://127.0.0.1:${port}${PATH}`, rps: [], cpuPerReq: [], util: [], p99: [], non2xx: 0, errors: 0, requests: 0 });
@@ -137,6 +141,13 @@ async function drive({ name, targetRatio, scriptUrl }) {
     const macro = result.ratios['macronode/plain'];
     result.meets_target = micro >= targetRatio && micro - macro <= 0.05;
     human.push(`targets: Micronode ≥ ${targetRatio}× plain, Macronode within 0.05 of Micronode → ${result.meets_target ? 'met' : 'NOT met'} (Micronode ${micro}, Macronode ${macro})`);
+    // With worker lanes: each lane mode against the same profile in-thread, in the same rounds.
+    for (const s of servers.filter((x) => x.mode.includes('-w'))) {
+      const base = servers.find((x) => x.mode === s.mode.split('-w')[0]);
+      const r = round(median(s.rps.map((v, i) => v / base.rps[i])), 4);
+      result.ratios[`${s.mode}/${base.mode}`] = r;
+      human.push(`lanes: ${s.mode} / ${base.mode} = ${r.toFixed(3)} (audited/plain ${result.ratios[`${base.mode}/plain`]} → ${result.ratios[`${s.mode}/plain`]})`);
+    }
     report(result, human, json);
   } finally {
     for (const s of servers) if (s.child.exitCode === null) s.child.kill();

@@ -6,7 +6,7 @@
 // (default: the demo secret; mint one with `node src/token.js alice`).
 import { randomUUID } from 'node:crypto';
 import express from 'express';
-import { generateKey, listKeys, reloadFromFile, resolveConfig } from '@ron-audit/core';
+import { generateKey, listKeys, logsOf, reloadFromFile, resolveConfig } from '@ron-audit/core';
 import { audit } from '@ron-audit/express';
 import { DEMO_JWT_SECRET, verifyHs256 } from './jwt.js';
 
@@ -107,14 +107,16 @@ async function shutdown(signal) {
   await auditor.close();
   server.closeIdleConnections();
   await closed;
-  const engine = auditor.engine;
-  let vkey = '(no key loaded)';
-  try {
-    vkey = engine.verifierKey();
-  } catch {
-    /* the engine never became ready: nothing was signed */
+  // One log, or one per lane with AUDIT_WORKERS > 0.
+  for (const log of logsOf(auditor.engine)) {
+    let vkey = '(no key loaded)';
+    try {
+      vkey = log.verifierKey();
+    } catch {
+      /* the engine never became ready: nothing was signed */
+    }
+    console.log(`audit: final checkpoint size=${log.checkpoint()?.size ?? 0} verifier key=${vkey}`);
   }
-  console.log(`audit: final checkpoint size=${engine.checkpoint()?.size ?? 0} verifier key=${vkey}`);
   process.exit(0);
 }
 // Runbook §6.5: SIGHUP re-reads AUDIT_CONFIG_FILE (TOML or env file) and applies the safe knobs live.

@@ -11,7 +11,7 @@
 // not in AUDIT_KEYSTORE_DIR, this example generates it at startup — the library itself never does.
 // RON_AUDIT_DRILL_FSYNC_DELAY_MS and RON_AUDIT_DRILL_FAULT_FILE are for the chaos drills only
 // (drills/; documented in src/drill-faults.js): never set them in production.
-import { DEFAULT_KEY_ID, DEFAULT_KEYSTORE_DIR, generateKey, listKeys, reloadFromFile, resolveConfig } from '@ron-audit/core';
+import { DEFAULT_KEY_ID, DEFAULT_KEYSTORE_DIR, generateKey, listKeys, logsOf, reloadFromFile, resolveConfig } from '@ron-audit/core';
 import { audit } from '@ron-audit/fastify';
 import Fastify from 'fastify';
 import { Registry, collectDefaultMetrics } from 'prom-client';
@@ -87,9 +87,12 @@ async function main() {
     try {
       await app.close(); // waits for in-flight requests, then drains the audit queue
       const engine = app.audit.engine;
-      console.log(`audit closed on ${signal}: final checkpoint size=${engine.checkpoint()?.size ?? 0} origin=${engine.origin}`);
-      // AUDIT_ENABLED=false: no key was loaded, nothing was signed.
-      console.log(`verifier key: ${!engine.config.enabled ? '(none: auditing disabled)' : engine.verifierKey()}`);
+      // One log, or one per lane with AUDIT_WORKERS > 0.
+      for (const log of logsOf(engine)) {
+        console.log(`audit closed on ${signal}: final checkpoint size=${log.checkpoint()?.size ?? 0} origin=${log.origin}`);
+        // AUDIT_ENABLED=false: no key was loaded, nothing was signed.
+        console.log(`verifier key: ${!engine.config.enabled ? '(none: auditing disabled)' : log.verifierKey()}`);
+      }
       process.exit(0);
     } catch (err) {
       console.error('shutdown failed:', err);

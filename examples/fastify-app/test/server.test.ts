@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -82,6 +82,41 @@ describe('examples/fastify-app', () => {
     // Audited: GET /products, the 401, the 201 and the forged 401; /healthz, /readyz, /metrics and /internal/ping are not.
     expect(app.output()).toMatch(/final checkpoint size=4 origin=example\.test\/fastify-app/);
     expect(app.output()).toMatch(/verifier key: example\.test\/fastify-app\+[0-9a-f]{8}\+[A-Za-z0-9+/]+=*/);
+  });
+
+  it('with AUDIT_WORKERS=2: every audited request is in one of two lane logs, SIGTERM reports each, and ronctl verifies both', async () => {
+    const exportDir = join(dir, 'lanes-export');
+    const app = start({
+      AUDIT_KEYSTORE_DIR: join(dir, 'keys'),
+      AUDIT_ORIGIN: 'example.test/fastify-lanes',
+      AUDIT_WORKERS: '2',
+      AUDIT_WAL_ENABLED: 'true',
+      AUDIT_WAL_DIR: join(dir, 'lanes-wal'),
+      AUDIT_EXPORT_ENABLED: 'true',
+      AUDIT_EXPORT_DIR: exportDir,
+    });
+    const ids = new Set<string>();
+    try {
+      const base = await app.url;
+      expect((await fetch(`${base}/readyz`)).status).toBe(200);
+      for (let i = 0; i < 30; i++) {
+        const res = await fetch(`${base}/products`);
+        expect(res.status).toBe(200);
+        ids.add(res.headers.get('audit-id')!);
+      }
+    } finally {
+      app.child.kill('SIGTERM');
+    }
+    expect(await app.exited).toBe(0);
+    const sizes = [...app.output().matchAll(/final checkpoint size=(\d+) origin=example\.test\/fastify-lanes\/lane-(\d)/g)].map((m) => [Number(m[2]), Number(m[1])]);
+    expect(sizes.map(([lane]) => lane)).toEqual([0, 1]);
+    expect(sizes.reduce((a, [, n]) => a + n!, 0)).toBe(30);
+    const keys = [...app.output().matchAll(/verifier key: (\S+)/g)].map((m) => m[1]!);
+    expect(keys).toHaveLength(2);
+    const ronctl = join(root, '..', '..', 'packages', 'core', 'bin', 'ronctl.cjs');
+    const verify = spawnSync(process.execPath, [ronctl, 'audit', 'verify', '--export-dir', exportDir, ...keys.flatMap((k) => ['--key', k])], { encoding: 'utf8' });
+    expect(verify.stdout).toContain('OK: 2 lanes, 30 records verified');
+    expect(verify.status).toBe(0);
   });
 
   it('reuses an existing key instead of generating one', async () => {

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
-import type { AuditEngine } from '@ron-audit/core';
+import { logsOf, type AuditEngine } from '@ron-audit/core';
 import { AUDIT_ENGINE, AuditModule } from '@ron-audit/nest';
 import type { Registry } from 'prom-client';
 import { AppController } from './app.controller.js';
@@ -15,12 +15,14 @@ class ShutdownReport implements OnApplicationShutdown {
 
   async onApplicationShutdown(signal?: string): Promise<void> {
     await this.engine.close();
-    const cp = this.engine.checkpoint();
-    console.log(`audit closed${signal ? ` on ${signal}` : ''}: final checkpoint size=${cp?.size ?? 0}`);
-    try {
-      console.log(`audit verifier key: ${this.engine.verifierKey()}`);
-    } catch {
-      console.log('audit verifier key: (no signing key was loaded)');
+    // One log, or one per lane with AUDIT_WORKERS > 0.
+    for (const log of logsOf(this.engine)) {
+      console.log(`audit closed${signal ? ` on ${signal}` : ''}: final checkpoint size=${log.checkpoint()?.size ?? 0}`);
+      try {
+        console.log(`audit verifier key: ${log.verifierKey()}`);
+      } catch {
+        console.log('audit verifier key: (no signing key was loaded)');
+      }
     }
   }
 }

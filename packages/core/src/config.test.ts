@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { thrown } from '../test/support/engine.js';
 import {
+  MAX_WORKERS,
   CONFIG_KEYS,
   DEFAULT_BATCH_MAX,
   DEFAULT_BATCH_WINDOW_MS,
@@ -235,20 +236,24 @@ describe('a bad value is AUDIT_CONFIG_INVALID naming the variable, the value and
   });
 });
 
-describe('options that are not in this release are refused loudly, not ignored', () => {
-  // AUDIT_WAL_ENABLED / AUDIT_EXPORT_ENABLED were refused the same way until Macronode landed.
-  it('AUDIT_WORKERS=2', () => {
-    const message = /AUDIT_WORKERS=2 is not supported yet/;
-    expect(configError(() => resolveConfig({}, { AUDIT_WORKERS: '2' })).message).toMatch(message);
-    expect(configError(() => createAudit({ env: { AUDIT_WORKERS: '2' } })).message).toMatch(message);
+describe('AUDIT_WORKERS (worker lanes)', () => {
+  it('0 (the default) keeps the in-thread appender; 1 to MAX_WORKERS are lanes', () => {
+    expect(resolveConfig({}, {})).toMatchObject({ workers: 0 });
+    expect(resolveConfig({}, { AUDIT_WORKERS: '2' })).toMatchObject({ workers: 2 });
+    expect(resolveConfig({ workers: MAX_WORKERS }, {})).toMatchObject({ workers: MAX_WORKERS });
   });
 
-  it('programmatic workers too', () => {
-    expect(configError(() => resolveConfig({ workers: 2 }, {})).message).toMatch(/AUDIT_WORKERS=2 is not supported yet/);
+  it.each([
+    ['-1', /AUDIT_WORKERS="-1" is invalid/],
+    [String(MAX_WORKERS + 1), new RegExp(`AUDIT_WORKERS="${MAX_WORKERS + 1}" is invalid`)],
+    ['1.5', /AUDIT_WORKERS="1.5" is invalid/],
+    ['two', /AUDIT_WORKERS="two" is invalid/],
+  ])('AUDIT_WORKERS=%s is refused, naming the variable', (raw, message) => {
+    expect(configError(() => resolveConfig({}, { AUDIT_WORKERS: raw })).message).toMatch(message);
   });
 
-  it('its default value is accepted', () => {
-    expect(resolveConfig({}, { AUDIT_WORKERS: '0' })).toMatchObject({ workers: 0 });
-    expect(resolveConfig({ workers: 0 }, {})).toMatchObject({ workers: 0 });
+  it('programmatic workers are checked the same way', () => {
+    expect(configError(() => resolveConfig({ workers: -1 }, {})).message).toMatch(/workers=number -1 is invalid/);
+    expect(configError(() => resolveConfig({ workers: '2' as unknown as number }, {})).message).toMatch(/workers="2" is invalid/);
   });
 });

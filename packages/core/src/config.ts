@@ -105,11 +105,27 @@ type Kind = { type: 'bool' } | { type: 'int'; min: number; max: number } | { typ
 interface KeySpec {
   readonly env: string;
   readonly kind: Kind;
-  /** Implemented in a later release: accepted only at its default. */
-  readonly notYet?: string;
 }
 
+/** Options a running engine can take without a restart. */
+export const RELOADABLE_KEYS = [
+  'queueDepth',
+  'longLivedSlots',
+  'longLivedAfterMs',
+  'batchMax',
+  'batchWindowMs',
+  'walBatch',
+  'walWindowMs',
+  'checkpointEvery',
+  'checkpointIntervalMs',
+  'keyId',
+  'retryAfterSeconds',
+] as const;
+export const DEFAULT_CLOSE_TIMEOUT_MS = 10_000;
+
 const MAX_DEPTH = 1_000_000;
+/** Worker lanes: one thread each; more than a machine's cores only adds contention. */
+export const MAX_WORKERS = 64;
 
 export const CONFIG_KEYS = {
   enabled: { env: 'AUDIT_ENABLED', kind: { type: 'bool' } },
@@ -129,7 +145,7 @@ export const CONFIG_KEYS = {
   checkpointIntervalMs: { env: 'AUDIT_CHECKPOINT_INTERVAL_MS', kind: { type: 'int', min: 100, max: 86_400_000 } },
   keyId: { env: 'AUDIT_KEY_ID', kind: { type: 'string', check: (s) => (/^[A-Za-z0-9._-]{1,64}$/.test(s) ? undefined : '1–64 characters from [A-Za-z0-9._-]') } },
   keystoreDir: { env: 'AUDIT_KEYSTORE_DIR', kind: { type: 'string' } },
-  workers: { env: 'AUDIT_WORKERS', kind: { type: 'int', min: 0, max: 256 }, notYet: 'worker lanes are not in this release; see issue "Scale-out"' },
+  workers: { env: 'AUDIT_WORKERS', kind: { type: 'int', min: 0, max: MAX_WORKERS } },
   origin: { env: 'AUDIT_ORIGIN', kind: { type: 'string', check: (s) => (isValidOrigin(s) ? undefined : 'printable ASCII without spaces or "+", 1–255 bytes') } },
   memoryMaxBytes: { env: 'AUDIT_MEMORY_MAX_BYTES', kind: { type: 'int', min: 1024 * 1024, max: 2 ** 40 } },
   retryAfterSeconds: { env: 'AUDIT_RETRY_AFTER_SECONDS', kind: { type: 'int', min: 1, max: 3600 } },
@@ -264,12 +280,6 @@ export function resolveConfig(options: AuditOptions = {}, env: Readonly<Record<s
   if (cfg.pgUrl !== undefined && !cfg.walEnabled) {
     const name = given.has('pgUrl') && options.pgUrl !== undefined ? 'pgUrl' : 'AUDIT_PG_URL';
     throw new AuditError('AUDIT_CONFIG_INVALID', `${name} is set but AUDIT_WAL_ENABLED (walEnabled) is false: PostgreSQL shipping requires the write-ahead log (set AUDIT_WAL_ENABLED=true)`, { key: name });
-  }
-  const defaults: Record<string, unknown> = { walEnabled: DEFAULT_WAL_ENABLED, exportEnabled: DEFAULT_EXPORT_ENABLED, workers: DEFAULT_WORKERS };
-  for (const [key, spec] of Object.entries(CONFIG_KEYS) as [string, KeySpec][]) {
-    if (spec.notYet && given.has(key) && (cfg as Record<string, unknown>)[key] !== defaults[key]) {
-      throw new AuditError('AUDIT_CONFIG_INVALID', `${spec.env}=${String((cfg as Record<string, unknown>)[key])} is not supported yet: ${spec.notYet}`, { key: spec.env });
-    }
   }
   let redact: Redactor;
   try {

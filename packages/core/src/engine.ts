@@ -1,5 +1,5 @@
 import type { Registry } from 'prom-client';
-import { resolveConfig, type AuditConfig, type AuditOptions } from './config.js';
+import { resolveConfig, RELOADABLE_KEYS, DEFAULT_CLOSE_TIMEOUT_MS, type AuditConfig, type AuditOptions } from './config.js';
 import { AuditError, invalidArgument } from './errors.js';
 import type { AuditHealth, AuditStatus, HealthReason } from './health.js';
 import { Appender, type DurableAck } from './log/appender.js';
@@ -19,6 +19,7 @@ import { keyAnnounceEvent, keyAnnounceMessage, keyRetireEvent, keyRetireMessage,
 import { formatVerifierKey, keyIdOf, parseNote, parseVerifierKey, type VerifierKey } from './sign/note.js';
 import { noteSignerFor, type Signer } from './sign/signer.js';
 import { peekWalOrigin, Sinks } from './durability.js';
+import { LanedEngine } from './lanes/laned.js';
 import { nodeFileOps, type FileOps } from './sinks/fs.js';
 
 /**
@@ -27,21 +28,7 @@ import { nodeFileOps, type FileOps } from './sinks/fs.js';
  */
 
 export const KEY_RETRY_MS = 5000;
-/** Options a running engine can take without a restart. */
-export const RELOADABLE_KEYS = [
-  'queueDepth',
-  'longLivedSlots',
-  'longLivedAfterMs',
-  'batchMax',
-  'batchWindowMs',
-  'walBatch',
-  'walWindowMs',
-  'checkpointEvery',
-  'checkpointIntervalMs',
-  'keyId',
-  'retryAfterSeconds',
-] as const;
-export const DEFAULT_CLOSE_TIMEOUT_MS = 10_000;
+export { RELOADABLE_KEYS, DEFAULT_CLOSE_TIMEOUT_MS } from './config.js';
 
 export interface CreateAuditOptions extends AuditOptions {
   /** prom-client registry to register metrics on; default: a private one (see engine.metrics.registry). */
@@ -61,6 +48,8 @@ export interface DurableReceipt {
   readonly seq: number;
   /** true: fsynced in the WAL. false: Micronode, under a signed checkpoint in memory only. */
   readonly durable: boolean;
+  /** With worker lanes: the lane whose log holds the record (`seq` is in that log). */
+  readonly lane?: number;
 }
 
 export interface EmitReceipt {
@@ -88,10 +77,33 @@ export interface AuditSlot {
   markLongLived(): void;
 }
 
+/**
+ * One lane of an engine with worker lanes (AUDIT_WORKERS > 0): its own log, whose calls run in
+ * the lane's thread (hence async). An in-thread engine has no lanes.
+ */
+export interface AuditLane {
+  readonly index: number;
+  /** The lane's log identity, `<origin>/lane-<index>`. */
+  readonly origin: string;
+  /** The C2SP verifier key of this lane's log (after ready). */
+  verifierKey(): string;
+  /** The newest signed checkpoint the lane has reported. */
+  checkpoint(): SignedCheckpoint | undefined;
+  read(range?: { from?: number; to?: number }): Promise<VerifiedRecord[]>;
+  prove(seq: number): Promise<{ size: number; proof: Uint8Array[] }>;
+  snapshot(): Promise<{ origin: string; first: number; records: readonly Uint8Array[]; checkpoint: string | undefined; verifierKey: string }>;
+}
+
 export interface AuditEngine {
   readonly config: AuditConfig;
   readonly origin: string;
   readonly metrics: AuditMetrics;
+  /**
+   * Worker lanes, one log each (AUDIT_WORKERS > 0); empty for the in-thread engine. With lanes,
+   * the per-log calls below (read, checkpoint, prove, verifierKey, snapshot) throw AUDIT_LANED:
+   * use the lane's.
+   */
+  readonly lanes: readonly AuditLane[];
   /** Resolves once the engine is ready, or rejects with the reason it is not (it keeps retrying the key). */
   ready(): Promise<void>;
   emit(event: AuditEvent): EmitReceipt;
@@ -124,6 +136,18 @@ export interface AuditEngine {
   snapshot(): { origin: string; first: number; records: readonly Uint8Array[]; checkpoint: string | undefined; verifierKey: string };
 }
 
+/**
+ * @internal What a lane worker (lanes/worker.ts) gives the engine it runs: metrics relayed to the
+ * main thread, and hooks that keep the main thread's admission accounting exact.
+ */
+export interface EngineInternals {
+  readonly metrics?: AuditMetrics;
+  /** Records appended (the lane's admission hook). */
+  readonly onTaken?: (count: number) => void;
+  /** An engine record (key rotation) entered the queue, admitted outside the main thread's admission. */
+  readonly onInternal?: () => void;
+}
+
 let backendsInstalled: Promise<'fast' | 'pure'> | undefined;
 
 function installBackends(kind: AuditConfig['crypto']): Promise<'fast' | 'pure'> {
@@ -147,7 +171,8 @@ function installBackends(kind: AuditConfig['crypto']): Promise<'fast' | 'pure'> 
   return backendsInstalled;
 }
 
-class Engine implements AuditEngine {
+export class Engine implements AuditEngine {
+  readonly lanes: readonly AuditLane[] = [];
   config: AuditConfig;
   readonly origin: string;
   readonly metrics: AuditMetrics;
@@ -173,7 +198,10 @@ class Engine implements AuditEngine {
   private retiredVkeys: VerifierKey[] = [];
   private sinksOpen = false;
 
-  constructor(options: CreateAuditOptions) {
+  private readonly internals: EngineInternals;
+
+  constructor(options: CreateAuditOptions, internals: EngineInternals = {}) {
+    this.internals = internals;
     const { registry, logger, signer, env, fileOps, ...rest } = options;
     if (env !== undefined && (env === null || typeof env !== 'object')) throw invalidArgument('env', 'an object of AUDIT_* variables', env);
     // Duck-typed, not instanceof: the host's prom-client may be another copy than ours.
@@ -190,7 +218,7 @@ class Engine implements AuditEngine {
     // A Macronode log keeps its identity across restarts: without an explicit AUDIT_ORIGIN, adopt the WAL's.
     const explicitOrigin = rest.origin !== undefined || (environment['AUDIT_ORIGIN'] ?? '') !== '';
     this.origin = (this.config.walEnabled && !explicitOrigin ? peekWalOrigin(this.config.walDir) : undefined) ?? this.config.origin;
-    this.metrics = metricsFor(registry);
+    this.metrics = internals.metrics ?? metricsFor(registry);
     this.admission = new Admission(this.config.queueDepth, this.config.longLivedSlots, this.config.longLivedAfterMs);
     this.detach = this.metrics.attach({
       queueDepth: () => this.admission.occupancy,
@@ -209,6 +237,7 @@ class Engine implements AuditEngine {
       },
       onAppended: (count, bytes) => {
         this.admission.taken(count);
+        internals.onTaken?.(count);
         this.metrics.appended.inc(count);
         this.metrics.bytes.inc(bytes);
       },
@@ -435,6 +464,7 @@ class Engine implements AuditEngine {
   private pushInternal(event: AuditEvent): void {
     const prepared = prepareInternalEvent(event, this.config.redact, uuidv7);
     this.admission.enqueueInternal();
+    this.internals.onInternal?.();
     this.appender.push(prepared);
   }
 
@@ -493,6 +523,21 @@ class Engine implements AuditEngine {
     return new Promise<DurableReceipt>((resolve, reject) => {
       this.emit(event, { resolve, reject });
     });
+  }
+
+  /**
+   * @internal A lane's input: a record admitted and prepared on the main thread. Never refused for
+   * capacity (the main thread's admission counted it); refused only once the engine is closed.
+   */
+  appendPrepared(prepared: PreparedEvent, ack?: DurableAck): boolean {
+    if (this.status === 'closed' || this.fatal) {
+      this.metrics.drops.inc({ reason: this.fatal ? 'not_ready' : 'closed' });
+      ack?.reject(this.fatal ? new AuditError(this.fatal.code, this.fatal.message) : new AuditError('AUDIT_CLOSED', 'audit engine is closed'));
+      return false;
+    }
+    this.admission.enqueueInternal();
+    this.appender.push(prepared, ack);
+    return true;
   }
 
   reserve(options: ReserveOptions = {}): AuditSlot {
@@ -685,8 +730,31 @@ class ReservedSlot implements AuditSlot {
   }
 }
 
+/** One log an engine writes, as reports and operator output need it. */
+export interface AuditLogView {
+  readonly origin: string;
+  checkpoint(): SignedCheckpoint | undefined;
+  verifierKey(): string;
+}
+
+/**
+ * The logs an engine writes: each lane's with worker lanes, else the engine's own. For shutdown
+ * reports and the like, where one code path should print every log whatever AUDIT_WORKERS is.
+ */
+export function logsOf(engine: AuditEngine): readonly AuditLogView[] {
+  if (engine === null || typeof engine !== 'object' || !Array.isArray((engine as Partial<AuditEngine>).lanes)) throw invalidArgument('engine', 'an AuditEngine (createAudit())', engine);
+  if (engine.lanes.length > 0) return engine.lanes;
+  return [{ origin: engine.origin, checkpoint: () => engine.checkpoint(), verifierKey: () => engine.verifierKey() }];
+}
+
 /** Create an audit engine. Synchronous; await `engine.ready()` to know it can sign (≤ 1 s normally). */
 export function createAudit(options: CreateAuditOptions = {}): AuditEngine {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) throw invalidArgument('options', 'an options object', options);
+  const { registry: _r, logger: _l, signer: _s, env, fileOps: _f, ...rest } = options;
+  // Worker lanes when asked for and auditing is on; a disabled engine has nothing to run.
+  if (env === undefined || (env !== null && typeof env === 'object')) {
+    const cfg = resolveConfig(rest, env ?? process.env);
+    if (cfg.workers > 0 && cfg.enabled) return new LanedEngine(options);
+  }
   return new Engine(options);
 }

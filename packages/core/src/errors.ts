@@ -30,6 +30,8 @@ export const ERROR_CODES = {
   AUDIT_PG_UNAVAILABLE: 'PostgreSQL cannot be reached or refused a statement (down, wrong URL or credentials, schema not migrated); the replica keeps its WAL and ships the backlog when it returns.',
   AUDIT_PG_DRIVER_MISSING: 'AUDIT_PG_URL is set but the optional peer dependency `pg` is not installed.',
   AUDIT_EQUIVOCATION: 'PostgreSQL already holds a different record (or chain) at a seq this log is shipping: two writers used one origin. Nothing is overwritten; shipping of this log stops.',
+  AUDIT_WORKER_FAILED: 'A worker lane (AUDIT_WORKERS) stopped unexpectedly: the records it had not appended are counted in audit_drop_total{reason="worker_failed"}, their durable acknowledgements rejected, and the engine is not ready until restarted.',
+  AUDIT_LANED: 'A per-log call (read, checkpoint, prove, verifierKey, snapshot) on an engine with worker lanes, where each lane is its own log; call it on engine.lanes[i].',
   AUDIT_LOG_SEALED: 'The log was sealed by a graceful shutdown (docs/format.md §14): it is finished and nothing may be appended to it.',
 } as const;
 

@@ -28,4 +28,21 @@ export interface AuditHealth {
   /** Per sink: 'ok', 'degraded' (failed, running in amnesia) or 'off'. */
   readonly sinks: { readonly wal: 'ok' | 'degraded' | 'off'; readonly export: 'ok' | 'degraded' | 'off' };
   readonly key: string;
+  /**
+   * With worker lanes (AUDIT_WORKERS > 0): each lane's log. `log` then sums sizes over the lanes
+   * (its origin is the base origin, which names no log) and gives the oldest lane's checkpoint age.
+   */
+  readonly lanes?: readonly LaneHealth[];
+}
+
+export interface LaneHealth {
+  readonly index: number;
+  /** The lane's log identity: `<AUDIT_ORIGIN>/lane-<index>`. */
+  readonly origin: string;
+  readonly status: AuditStatus;
+  readonly size: number;
+  readonly checkpointSize: number;
+  readonly checkpointAgeMs: number | null;
+  /** Records sent to the lane and not yet appended. */
+  readonly inFlight: number;
 }

@@ -1,6 +1,7 @@
 /** @ron-audit/core public API. Named exports only; the verifier alone is also at `@ron-audit/core/verify`. */
-export { createAudit, KEY_RETRY_MS, DEFAULT_CLOSE_TIMEOUT_MS, RELOADABLE_KEYS } from './engine.js';
-export type { AuditEngine, AuditSlot, CreateAuditOptions, EmitReceipt, ReserveOptions, DurableReceipt } from './engine.js';
+export { createAudit, logsOf, KEY_RETRY_MS, DEFAULT_CLOSE_TIMEOUT_MS, RELOADABLE_KEYS } from './engine.js';
+export type { AuditEngine, AuditLane, AuditLogView, AuditSlot, CreateAuditOptions, EmitReceipt, ReserveOptions, DurableReceipt } from './engine.js';
+export { MAX_WORKERS } from './config.js';
 export {
   resolveConfig,
   CONFIG_KEYS,
@@ -34,7 +35,7 @@ export { loadConfigFile, parseEnvFile, parseTomlConfig, optionsOf, reloadFromFil
 export type { LoadedConfig } from './config-file.js';
 export { AuditError, isAuditError, ERROR_CODES, invalidArgument, describe } from './errors.js';
 export type { AuditErrorCode } from './errors.js';
-export type { AuditHealth, AuditStatus, HealthReason } from './health.js';
+export type { AuditHealth, AuditStatus, HealthReason, LaneHealth } from './health.js';
 export type { AuditLogger } from './logger.js';
 export { METRIC_NAMES, FSYNC_BUCKETS } from './metrics.js';
 // The file layer's fault seam (runbook §9 drills): wrap node:fs to add fsync latency or fail writes.

@@ -25,7 +25,7 @@ export const METRIC_NAMES = [
   'audit_not_durable_total',
 ] as const;
 
-export type DropReason = 'audit_backpressure' | 'too_large' | 'invalid' | 'not_ready' | 'closed' | 'disabled' | 'oversize_reduced' | 'unaudited_pass';
+export type DropReason = 'audit_backpressure' | 'too_large' | 'invalid' | 'not_ready' | 'closed' | 'disabled' | 'oversize_reduced' | 'unaudited_pass' | 'worker_failed';
 
 export interface GaugeSource {
   queueDepth(): number;

@@ -1,5 +1,5 @@
-import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { readdir, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfigFile, type LoadedConfig } from '../config-file.js';
 import { CONFIG_KEYS, DEFAULT_KEYSTORE_DIR, redactUrlPassword, type AuditConfig } from '../config.js';
@@ -211,7 +211,10 @@ Verifies the export (docs/format.md §10): the checkpoint's signature under the 
 its size (walking key announcements and retirements from the trust root, §12), every record's
 canonical form, version, seq and chain link, the Merkle root, and every hash tile present.
 
-  --export-dir DIR          the export directory (AUDIT_EXPORT_DIR)
+  --export-dir DIR          the export directory (AUDIT_EXPORT_DIR). With worker lanes
+                            (AUDIT_WORKERS > 0) it holds one export per lane, lane-<i>/: each
+                            is verified (and --wal-dir's lane-<i>/ compared), exit 0 only if
+                            all verify
   --full                    check every hash tile too (the default without --since/--until)
   --since TS, --until TS    count the records whose time is in the window. The chain and the
                             tree are still checked from seq 0 (each link depends on the one
@@ -237,57 +240,93 @@ naming the first bad seq range, record and time); 2 usage or I/O error.`,
   },
   async run(values, _pos, ctx) {
     const dir = ctx.path(required(values, 'export-dir'));
-    const since = str(values, 'since') === undefined ? undefined : parseTime('since', str(values, 'since')!);
-    const until = str(values, 'until') === undefined ? undefined : parseTime('until', str(values, 'until')!);
-    if (since !== undefined && until !== undefined && until < since) throw new UsageError('--until is before --since');
-    const trustedFile = str(values, 'trusted-checkpoint');
-    const trustedCheckpoint = trustedFile === undefined ? undefined : await readFile(ctx.path(trustedFile), 'utf8');
-    const keys = await trustedKeys(values, ctx, () => exportOrigin(ctx, dir));
-    const windowed = since !== undefined || until !== undefined;
-    const progress = ctx.progress('verifying');
-    let report: ExportVerifyReport;
-    try {
-      report = await verifyExport({
-        dir,
-        keys,
-        full: values['full'] === true || !windowed,
-        onProgress: (d, t) => progress.tick(d, t),
-        ...(since !== undefined ? { since } : {}),
-        ...(until !== undefined ? { until } : {}),
-        ...(trustedCheckpoint !== undefined ? { trustedCheckpoint } : {}),
-      });
-    } finally {
-      progress.end();
-    }
-    let wal: Awaited<ReturnType<typeof compareWalWithExport>> | undefined;
     const walDir = str(values, 'wal-dir');
-    if (walDir !== undefined && report.ok) wal = await compareWalWithExport({ walDir: ctx.path(walDir), exportDir: dir, size: report.size });
-    const ok = report.ok && (wal === undefined || wal.ok);
-    if (values['json'] === true) {
-      ctx.out(JSON.stringify({ ...report, ok, ...(wal !== undefined ? { wal } : {}) }));
-      return ok ? EXIT_OK : EXIT_FAILED;
+    // An engine with worker lanes exports one log per lane under <dir>/lane-<i> (docs/scaling.md).
+    const lanes = await laneDirs(dir);
+    if (lanes.length === 0) return (await verifyExportDir(values, ctx, dir, walDir === undefined ? undefined : ctx.path(walDir), '')).code;
+    let failed = false;
+    let records = 0;
+    const reports: unknown[] = [];
+    for (const lane of lanes) {
+      const r = await verifyExportDir(values, ctx, join(dir, lane), walDir === undefined ? undefined : join(ctx.path(walDir), lane), `${lane}: `, reports);
+      failed ||= r.code !== EXIT_OK;
+      records += r.verified;
     }
-    if (!report.ok) {
-      for (const l of failureLines(report.failure!)) ctx.out(l);
-      return EXIT_FAILED;
-    }
-    if (wal !== undefined && !wal.ok) {
-      ctx.out(`FAIL: wal_mismatch: ${wal.mismatch!.message}`);
-      ctx.out(`  record: seq ${wal.mismatch!.seq}`);
-      return EXIT_FAILED;
-    }
-    ctx.out(okLine(report));
-    ctx.out(`  origin: ${report.origin}`);
-    ctx.out(`  trusted keys at size ${report.size}: ${report.keysTrusted.join(', ')}`);
-    if (windowed) {
-      const from = since === undefined ? 'the start' : new Date(since).toISOString();
-      const to = until === undefined ? 'now' : new Date(until).toISOString();
-      ctx.out(`  window: ${report.inRange} records with time in [${from}, ${to}] (chain and tree checked from seq 0)`);
-    }
-    if (wal !== undefined) ctx.out(`  wal: agrees with the export on ${wal.compared} records; it holds ${wal.walRecords - report.size > 0 ? wal.walRecords - report.size : 0} more not yet published`);
-    return EXIT_OK;
+    if (values['json'] === true) ctx.out(JSON.stringify({ ok: !failed, lanes: reports }));
+    else ctx.out(failed ? `FAIL: ${lanes.length} lanes, at least one does not verify` : `OK: ${lanes.length} lanes, ${records} records verified`);
+    return failed ? EXIT_FAILED : EXIT_OK;
   },
 };
+
+/** The lane-<i> subdirectories of an export directory that has no checkpoint of its own, in lane order. */
+async function laneDirs(dir: string): Promise<string[]> {
+  if ((await readOptional(nodeFileOps, resolve(dir, 'checkpoint'))) !== null) return [];
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  return names
+    .filter((n) => /^lane-\d+$/.test(n))
+    .sort((a, b) => Number(a.slice(5)) - Number(b.slice(5)));
+}
+
+/** Verify one export directory and print its report (each line prefixed, for lanes); JSON reports go to `collect` when given. */
+async function verifyExportDir(values: Values, ctx: Context, dir: string, walDir: string | undefined, prefix: string, collect?: unknown[]): Promise<{ code: number; verified: number }> {
+  const since = str(values, 'since') === undefined ? undefined : parseTime('since', str(values, 'since')!);
+  const until = str(values, 'until') === undefined ? undefined : parseTime('until', str(values, 'until')!);
+  if (since !== undefined && until !== undefined && until < since) throw new UsageError('--until is before --since');
+  const trustedFile = str(values, 'trusted-checkpoint');
+  const trustedCheckpoint = trustedFile === undefined ? undefined : await readFile(ctx.path(trustedFile), 'utf8');
+  const keys = await trustedKeys(values, ctx, () => exportOrigin(ctx, dir));
+  const windowed = since !== undefined || until !== undefined;
+  const progress = ctx.progress(`verifying${prefix ? ` ${prefix.slice(0, -2)}` : ''}`);
+  let report: ExportVerifyReport;
+  try {
+    report = await verifyExport({
+      dir,
+      keys,
+      full: values['full'] === true || !windowed,
+      onProgress: (d, t) => progress.tick(d, t),
+      ...(since !== undefined ? { since } : {}),
+      ...(until !== undefined ? { until } : {}),
+      ...(trustedCheckpoint !== undefined ? { trustedCheckpoint } : {}),
+    });
+  } finally {
+    progress.end();
+  }
+  let wal: Awaited<ReturnType<typeof compareWalWithExport>> | undefined;
+  if (walDir !== undefined && report.ok) wal = await compareWalWithExport({ walDir, exportDir: dir, size: report.size });
+  const ok = report.ok && (wal === undefined || wal.ok);
+  const code = ok ? EXIT_OK : EXIT_FAILED;
+  const out = (line: string) => ctx.out(`${prefix}${line}`);
+  if (values['json'] === true) {
+    const json = { ...report, ok, ...(wal !== undefined ? { wal } : {}) };
+    if (collect) collect.push(json);
+    else ctx.out(JSON.stringify(json));
+    return { code, verified: report.verified };
+  }
+  if (!report.ok) {
+    for (const l of failureLines(report.failure!)) out(l);
+    return { code, verified: report.verified };
+  }
+  if (wal !== undefined && !wal.ok) {
+    out(`FAIL: wal_mismatch: ${wal.mismatch!.message}`);
+    out(`  record: seq ${wal.mismatch!.seq}`);
+    return { code, verified: report.verified };
+  }
+  out(okLine(report));
+  out(`  origin: ${report.origin}`);
+  out(`  trusted keys at size ${report.size}: ${report.keysTrusted.join(', ')}`);
+  if (windowed) {
+    const from = since === undefined ? 'the start' : new Date(since).toISOString();
+    const to = until === undefined ? 'now' : new Date(until).toISOString();
+    out(`  window: ${report.inRange} records with time in [${from}, ${to}] (chain and tree checked from seq 0)`);
+  }
+  if (wal !== undefined) out(`  wal: agrees with the export on ${wal.compared} records; it holds ${wal.walRecords - report.size > 0 ? wal.walRecords - report.size : 0} more not yet published`);
+  return { code, verified: report.verified };
+}
 
 const auditRange: Command = {
   group: 'audit',
