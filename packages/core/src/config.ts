@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { AuditError, describe } from './errors.js';
+import { AuditError, describe, invalidArgument } from './errors.js';
 import { isValidOrigin } from './log/checkpoint.js';
 import { createRedactor, type RedactOption, type Redactor } from './record/redact.js';
 
@@ -288,4 +288,23 @@ export function resolveConfig(options: AuditOptions = {}, env: Readonly<Record<s
     throw new AuditError('AUDIT_CONFIG_INVALID', `redact is invalid: ${(err as Error).message}`, { key: 'redact' });
   }
   return Object.freeze({ ...cfg, redact });
+}
+
+/**
+ * Hot reload (runbook §6.5), validated whole before anything changes: the running config with
+ * `changes` applied, and the keys whose value changed. Throws AUDIT_CONFIG_INVALID for a bad
+ * value, or for a change to a key outside RELOADABLE_KEYS (redaction included: the running
+ * redactor is kept).
+ */
+export function planReload(current: AuditConfig, changes: AuditOptions): { next: AuditConfig; changed: string[] } {
+  if (changes === null || typeof changes !== 'object') throw invalidArgument('changes', 'an options object', changes);
+  const { redact: _redact, ...rest } = current;
+  const next: AuditConfig = Object.freeze({ ...resolveConfig({ ...rest, ...changes } as AuditOptions, {}), redact: current.redact });
+  const changed = (Object.keys(changes) as (keyof AuditOptions)[]).filter((k) => k !== 'redact' && next[k as keyof AuditConfig] !== current[k as keyof AuditConfig]);
+  const refused: string[] = changed.filter((k) => !(RELOADABLE_KEYS as readonly string[]).includes(k));
+  if (changes.redact !== undefined) refused.push('redact');
+  if (refused.length > 0) {
+    throw new AuditError('AUDIT_CONFIG_INVALID', `${refused.join(', ')} cannot change while running (restart the host); reloadable: ${RELOADABLE_KEYS.join(', ')}`, { keys: refused });
+  }
+  return { next, changed };
 }

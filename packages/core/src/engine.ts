@@ -1,5 +1,5 @@
 import type { Registry } from 'prom-client';
-import { resolveConfig, RELOADABLE_KEYS, DEFAULT_CLOSE_TIMEOUT_MS, type AuditConfig, type AuditOptions } from './config.js';
+import { planReload, resolveConfig, DEFAULT_CLOSE_TIMEOUT_MS, type AuditConfig, type AuditOptions } from './config.js';
 import { AuditError, invalidArgument } from './errors.js';
 import type { AuditHealth, AuditStatus, HealthReason } from './health.js';
 import { Appender, type DurableAck } from './log/appender.js';
@@ -11,6 +11,7 @@ import { SEALED_EXTENSION } from './log/checkpoint.js';
 import { toAuditLogger, type AuditLogger } from './logger.js';
 import { metricsFor, type AuditMetrics, type DropReason } from './metrics.js';
 import { Admission, type Slot } from './queue/admission.js';
+import { checkReserveOptions, ReservedSlot } from './queue/slot.js';
 import { prepareEvent, prepareInternalEvent, prepareOversized, prepareReduced, uuidv7, type AuditEvent, type PreparedEvent } from './record/record.js';
 import { setEd25519Backend, pureEd25519 } from './sign/ed25519.js';
 import { nativeEd25519 } from './sign/ed25519-native.js';
@@ -428,15 +429,7 @@ export class Engine implements AuditEngine {
     if (changes === null || typeof changes !== 'object') throw invalidArgument('changes', 'an options object', changes);
     if (this.status === 'closing' || this.status === 'closed') throw new AuditError('AUDIT_CLOSED', 'audit engine is closed');
     // Validate the whole result first: a bad value changes nothing.
-    const merged: AuditOptions = { ...this.currentOptions(), ...changes };
-    // Redaction is not reloadable: keep the running redactor (resolveConfig would build the default).
-    const next: AuditConfig = Object.freeze({ ...resolveConfig(merged, {}), redact: this.config.redact });
-    const changed = (Object.keys(changes) as (keyof AuditOptions)[]).filter((k) => k !== 'redact' && next[k as keyof AuditConfig] !== this.config[k as keyof AuditConfig]);
-    const refused = changed.filter((k) => !(RELOADABLE_KEYS as readonly string[]).includes(k));
-    if (changes.redact !== undefined) refused.push('redact');
-    if (refused.length > 0) {
-      throw new AuditError('AUDIT_CONFIG_INVALID', `${refused.join(', ')} cannot change while running (restart the host); reloadable: ${RELOADABLE_KEYS.join(', ')}`, { keys: refused });
-    }
+    const { next, changed } = planReload(this.config, changes);
     let newSigner: Signer | undefined;
     if (changed.includes('keyId')) newSigner = await loadSigner(next.keystoreDir, next.keyId);
     this.config = next;
@@ -452,12 +445,6 @@ export class Engine implements AuditEngine {
     }
     this.logger.info({ 'audit.reload': changed }, `audit config reloaded: ${changed.length ? changed.join(', ') : 'no change'}`);
     return { changed };
-  }
-
-  /** The current config as options (what reload merges its changes into). */
-  private currentOptions(): AuditOptions {
-    const { redact: _redact, ...rest } = this.config;
-    return { ...rest, origin: this.config.origin };
   }
 
   /** Append an engine record (key rotation); admitted whatever the occupancy, and counted in it. */
@@ -541,9 +528,7 @@ export class Engine implements AuditEngine {
   }
 
   reserve(options: ReserveOptions = {}): AuditSlot {
-    if (options === null || typeof options !== 'object') throw invalidArgument('options', 'an object {endpoint?, longLived?}', options);
-    if (options.endpoint !== undefined && (typeof options.endpoint !== 'string' || options.endpoint.length === 0)) throw invalidArgument('options.endpoint', 'a non-empty string', options.endpoint);
-    if (options.longLived !== undefined && typeof options.longLived !== 'boolean') throw invalidArgument('options.longLived', 'boolean', options.longLived);
+    checkReserveOptions(options);
     this.gate();
     const slot = this.admission.tryReserve(Date.now(), options.longLived === true);
     if (slot === null) throw this.queueFull(options.endpoint ?? 'reserve');
@@ -703,30 +688,6 @@ export class Engine implements AuditEngine {
 
   chainHeadHex(): string {
     return toHex(this.log.chainHead);
-  }
-}
-
-class ReservedSlot implements AuditSlot {
-  constructor(
-    private readonly engine: Engine,
-    private readonly slot: Slot,
-    readonly id: string,
-  ) {}
-
-  commit(event: Omit<AuditEvent, 'id'>): void {
-    this.engine.fill(this.slot, this.id, event);
-  }
-
-  commitDurable(event: Omit<AuditEvent, 'id'>): Promise<DurableReceipt> {
-    return new Promise((resolve, reject) => this.engine.fill(this.slot, this.id, event, { resolve, reject }));
-  }
-
-  release(): void {
-    this.engine.unreserve(this.slot);
-  }
-
-  markLongLived(): void {
-    this.engine.markLong(this.slot);
   }
 }
 

@@ -12,6 +12,8 @@ import { localSigner } from '../sign/signer.js';
 import { nodeFileOps } from '../sinks/fs.js';
 import { readWal } from '../sinks/wal/reader.js';
 import { verifyLog } from '../verify/verify.js';
+import { verifyPg } from '../verify/pg.js';
+import { freshDb, pgIt, PG_URL } from '../../test/support/pg.js';
 import type { LanedEngine } from './laned.js';
 
 /**
@@ -278,6 +280,25 @@ describe('worker lanes, Macronode', () => {
   });
 });
 
+describe('worker lanes shipping to PostgreSQL', () => {
+  pgIt('each lane ships as its own log; a graceful close seals both; verifyPg accounts for every record', async () => {
+    const db = await freshDb();
+    const root = tempDir();
+    const { audit, registry } = await laned({ root, walEnabled: true, walDir: join(root, 'wal'), pgUrl: db.writerUrl, pgSchema: db.schema });
+    await audit.ready();
+    const acks = await Promise.all(Array.from({ length: 200 }, (_, i) => audit.emitDurable(event(i))));
+    expect(new Set(acks.map((a) => a.lane))).toEqual(new Set([0, 1]));
+    const vkeys = audit.lanes.map((l) => l.verifierKey());
+    await audit.close();
+    expect(await counter(registry, 'audit_shipped_total')).toBeGreaterThanOrEqual(200);
+    const r = await verifyPg({ url: PG_URL, schema: db.schema, keys: vkeys });
+    expect(r.ok).toBe(true);
+    expect(r.logs.map((l) => l.origin).sort()).toEqual([`${ORIGIN}/lane-0`, `${ORIGIN}/lane-1`]);
+    expect(r.logs.every((l) => l.status === 'sealed')).toBe(true);
+    expect(r.logs.reduce((a, l) => a + l.size, 0)).toBe(200);
+  });
+});
+
 describe('logsOf(engine): every log an engine writes, lanes or not', () => {
   it('lists the lanes of a laned engine and the engine itself otherwise', async () => {
     const { audit } = await laned();
@@ -359,5 +380,27 @@ describe('worker lanes and the host process', () => {
     const run = spawnSync(process.execPath, [script], { encoding: 'utf8', timeout: 20_000 });
     expect(run.status).toBe(0);
     expect(JSON.parse(run.stdout.trim())).toMatchObject({ seq: 0, durable: true });
+  });
+
+  it('a CommonJS host gets lanes too: the CommonJS build finds its own lane worker', () => {
+    const dir = tempDir();
+    const core = fileURLToPath(new URL('../../dist/cjs/index.js', import.meta.url));
+    const script = join(dir, 'host.cjs');
+    writeFileSync(
+      script,
+      `const { createAudit, generateKey } = require(${JSON.stringify(core)});
+       (async () => {
+         await generateKey(${JSON.stringify(join(dir, 'keys'))}, 'k');
+         const audit = createAudit({ keystoreDir: ${JSON.stringify(join(dir, 'keys'))}, keyId: 'k', workers: 1, env: {} });
+         await audit.ready();
+         const r = await audit.emitDurable({ action: 'a.b', outcome: 'success' });
+         await audit.close();
+         console.log(JSON.stringify(r));
+       })();`,
+    );
+    const run = spawnSync(process.execPath, [script], { encoding: 'utf8', timeout: 20_000 });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(JSON.parse(run.stdout.trim())).toMatchObject({ seq: 0, durable: false, lane: 0 });
   });
 });

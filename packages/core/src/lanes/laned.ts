@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Registry } from 'prom-client';
 import { isValidOrigin } from '../log/checkpoint.js';
-import { DEFAULT_CLOSE_TIMEOUT_MS, RELOADABLE_KEYS, resolveConfig, type AuditConfig, type AuditOptions } from '../config.js';
+import { DEFAULT_CLOSE_TIMEOUT_MS, planReload, resolveConfig, type AuditConfig, type AuditOptions } from '../config.js';
 import { peekWalOrigin } from '../durability.js';
 import type { AuditEngine, AuditLane, AuditSlot, CreateAuditOptions, DurableReceipt, EmitReceipt, ReserveOptions } from '../engine.js';
 import { AuditError, invalidArgument } from '../errors.js';
@@ -13,6 +13,7 @@ import type { SignedCheckpoint, VerifiedRecord } from '../log/memory.js';
 import { toAuditLogger, type AuditLogger } from '../logger.js';
 import { metricsFor, type AuditMetrics, type DropReason } from '../metrics.js';
 import { Admission, type Slot } from '../queue/admission.js';
+import { checkReserveOptions, ReservedSlot } from '../queue/slot.js';
 import { prepareEvent, prepareReduced, uuidv7, type AuditEvent } from '../record/record.js';
 import { loadSigner } from '../sign/keystore.js';
 import here from './here.cjs';
@@ -401,13 +402,11 @@ export class LanedEngine implements AuditEngine {
   }
 
   reserve(options: ReserveOptions = {}): AuditSlot {
-    if (options === null || typeof options !== 'object') throw invalidArgument('options', 'an object {endpoint?, longLived?}', options);
-    if (options.endpoint !== undefined && (typeof options.endpoint !== 'string' || options.endpoint.length === 0)) throw invalidArgument('options.endpoint', 'a non-empty string', options.endpoint);
-    if (options.longLived !== undefined && typeof options.longLived !== 'boolean') throw invalidArgument('options.longLived', 'boolean', options.longLived);
+    checkReserveOptions(options);
     this.gate();
     const slot = this.admission.tryReserve(Date.now(), options.longLived === true);
     if (slot === null) throw this.queueFull(options.endpoint ?? 'reserve');
-    return new LanedSlot(this, slot, uuidv7());
+    return new ReservedSlot(this, slot, uuidv7());
   }
 
   /** @internal the slot's fill path: an invalid or oversized event is recorded reduced (format §2.1). */
@@ -576,14 +575,7 @@ export class LanedEngine implements AuditEngine {
   async reload(changes: AuditOptions): Promise<{ changed: string[] }> {
     if (changes === null || typeof changes !== 'object') throw invalidArgument('changes', 'an options object', changes);
     if (this.status === 'closing' || this.status === 'closed') throw new AuditError('AUDIT_CLOSED', 'audit engine is closed');
-    const { redact: _r, ...current } = this.config;
-    const next: AuditConfig = Object.freeze({ ...resolveConfig({ ...current, ...changes } as AuditOptions, {}), redact: this.config.redact });
-    const changed = (Object.keys(changes) as (keyof AuditOptions)[]).filter((k) => k !== 'redact' && next[k as keyof AuditConfig] !== this.config[k as keyof AuditConfig]);
-    const refused = changed.filter((k) => !(RELOADABLE_KEYS as readonly string[]).includes(k));
-    if (changes.redact !== undefined) refused.push('redact');
-    if (refused.length > 0) {
-      throw new AuditError('AUDIT_CONFIG_INVALID', `${refused.join(', ')} cannot change while running (restart the host); reloadable: ${RELOADABLE_KEYS.join(', ')}`, { keys: refused });
-    }
+    const { next, changed } = planReload(this.config, changes);
     // A new key must load before any lane starts announcing it.
     if (changed.includes('keyId')) await loadSigner(next.keystoreDir, next.keyId);
     this.config = next;
@@ -622,27 +614,3 @@ export class LanedEngine implements AuditEngine {
 
 /** Reloadable keys a lane applies itself; admission knobs stay on the main thread. */
 const LANE_KEYS = new Set<string>(['batchMax', 'batchWindowMs', 'walBatch', 'walWindowMs', 'checkpointEvery', 'checkpointIntervalMs', 'keyId']);
-
-class LanedSlot implements AuditSlot {
-  constructor(
-    private readonly engine: LanedEngine,
-    private readonly slot: Slot,
-    readonly id: string,
-  ) {}
-
-  commit(event: Omit<AuditEvent, 'id'>): void {
-    this.engine.fill(this.slot, this.id, event);
-  }
-
-  commitDurable(event: Omit<AuditEvent, 'id'>): Promise<DurableReceipt> {
-    return new Promise((resolve, reject) => this.engine.fill(this.slot, this.id, event, { resolve, reject }));
-  }
-
-  release(): void {
-    this.engine.unreserve(this.slot);
-  }
-
-  markLongLived(): void {
-    this.engine.markLong(this.slot);
-  }
-}

@@ -3,7 +3,7 @@ import { AuditError, invalidArgument } from '../../errors.js';
 import { leafHash } from '../../log/hash.js';
 import { encodeBundle, tilePath, TILE_WIDTH, type TileRef } from '../../log/tiles.js';
 import { DIR_MODE, nodeFileOps, writeFileAtomic, type FileOps } from '../fs.js';
-import { hashesAtLevel, join, joinHashes, parseCheckpointNote, perfectRoot, readBundleEntries, readOptional, splitHashes, tileHashesOrRecompute, type TileLevel } from './reader.js';
+import { hashesAtLevel, join, joinHashes, parseCheckpointNote, perfectRoot, readBundleEntries, readOptional, tileHashesOrRecompute, type TileLevel } from './reader.js';
 
 /**
  * The export sink (docs/format.md §10): publishes the log as a static C2SP tlog-tiles directory.
