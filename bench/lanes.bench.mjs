@@ -5,20 +5,7 @@
 // Not a test: it asserts nothing. Loopback only; every round is bounded.
 //
 //   node bench/lanes.bench.mjs [--rounds 5] [--round-seconds 3] [--connections 16] [--json]
-import { audit } from '@ron-audit/fastify';
-import Fastify from 'fastify';
-import { LANE_MODES, engineOptions, httpBench } from './lib/http-bench.mjs';
+import { buildFastifyApp } from './lib/fastify-app.mjs';
+import { LANE_MODES, httpBench } from './lib/http-bench.mjs';
 
-await httpBench({
-  name: 'lanes',
-  targetRatio: 0.85,
-  scriptUrl: import.meta.url,
-  modes: LANE_MODES,
-  async build(mode, dir) {
-    const app = Fastify({ logger: false });
-    if (mode !== 'plain') await app.register(audit, { engine: engineOptions(mode, dir) });
-    app.get('/orders/:id', async (req) => ({ id: req.params.id, status: 'shipped' }));
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    return { port: app.server.address().port, engine: mode === 'plain' ? undefined : app.audit.engine, close: () => app.close() };
-  },
-});
+await httpBench({ name: 'lanes', targetRatio: 0.85, scriptUrl: import.meta.url, modes: LANE_MODES, build: buildFastifyApp });

@@ -1,5 +1,5 @@
 import type { Registry } from 'prom-client';
-import { planReload, resolveConfig, DEFAULT_CLOSE_TIMEOUT_MS, type AuditConfig, type AuditOptions } from './config.js';
+import { planReload, DEFAULT_CLOSE_TIMEOUT_MS, type AuditConfig, type AuditOptions } from './config.js';
 import { AuditError, invalidArgument } from './errors.js';
 import type { AuditHealth, AuditStatus, HealthReason } from './health.js';
 import { Appender, type DurableAck } from './log/appender.js';
@@ -10,9 +10,9 @@ import { MemoryLog, VerifyError, type SignedCheckpoint, type VerifiedRecord } fr
 import { SEALED_EXTENSION } from './log/checkpoint.js';
 import { toAuditLogger, type AuditLogger } from './logger.js';
 import { metricsFor, type AuditMetrics, type DropReason } from './metrics.js';
-import { Admission, type Slot } from './queue/admission.js';
-import { checkReserveOptions, ReservedSlot } from './queue/slot.js';
-import { prepareEvent, prepareInternalEvent, prepareOversized, prepareReduced, uuidv7, type AuditEvent, type PreparedEvent } from './record/record.js';
+import { Admission } from './queue/admission.js';
+import { AdmissionFront, resolveCreateOptions } from './queue/front.js';
+import { prepareInternalEvent, uuidv7, type AuditEvent, type PreparedEvent } from './record/record.js';
 import { setEd25519Backend, pureEd25519 } from './sign/ed25519.js';
 import { nativeEd25519 } from './sign/ed25519-native.js';
 import { listKeys, loadPqSigner, loadSigner } from './sign/keystore.js';
@@ -172,13 +172,13 @@ function installBackends(kind: AuditConfig['crypto']): Promise<'fast' | 'pure'> 
   return backendsInstalled;
 }
 
-export class Engine implements AuditEngine {
+export class Engine extends AdmissionFront implements AuditEngine {
   readonly lanes: readonly AuditLane[] = [];
   config: AuditConfig;
   readonly origin: string;
   readonly metrics: AuditMetrics;
   private readonly logger: AuditLogger;
-  private readonly admission: Admission;
+  protected readonly admission: Admission;
   private readonly log: MemoryLog;
   private readonly appender: Appender;
   private status: AuditStatus;
@@ -202,22 +202,17 @@ export class Engine implements AuditEngine {
   private readonly internals: EngineInternals;
 
   constructor(options: CreateAuditOptions, internals: EngineInternals = {}) {
+    super();
     this.internals = internals;
-    const { registry, logger, signer, env, fileOps, ...rest } = options;
-    if (env !== undefined && (env === null || typeof env !== 'object')) throw invalidArgument('env', 'an object of AUDIT_* variables', env);
-    // Duck-typed, not instanceof: the host's prom-client may be another copy than ours.
-    const reg = registry as Partial<Registry> | null | undefined;
-    if (reg !== undefined && (reg === null || typeof reg !== 'object' || typeof reg.registerMetric !== 'function' || typeof reg.getSingleMetric !== 'function')) {
-      throw invalidArgument('registry', 'a prom-client Registry', registry);
-    }
-    const environment = env ?? process.env;
-    this.config = resolveConfig(rest, environment);
+    const { registry, logger, signer, fileOps, origin } = options;
+    const { config, environment } = resolveCreateOptions(options);
+    this.config = config;
     this.logger = toAuditLogger(logger);
     if (signer !== undefined && (typeof signer !== 'object' || !(signer.publicKey instanceof Uint8Array) || typeof signer.sign !== 'function')) {
       throw invalidArgument('signer', 'a Signer {alias, publicKey, sign}', signer);
     }
     // A Macronode log keeps its identity across restarts: without an explicit AUDIT_ORIGIN, adopt the WAL's.
-    const explicitOrigin = rest.origin !== undefined || (environment['AUDIT_ORIGIN'] ?? '') !== '';
+    const explicitOrigin = origin !== undefined || (environment['AUDIT_ORIGIN'] ?? '') !== '';
     this.origin = (this.config.walEnabled && !explicitOrigin ? peekWalOrigin(this.config.walDir) : undefined) ?? this.config.origin;
     this.metrics = internals.metrics ?? metricsFor(registry);
     this.admission = new Admission(this.config.queueDepth, this.config.longLivedSlots, this.config.longLivedAfterMs);
@@ -467,7 +462,7 @@ export class Engine implements AuditEngine {
     throw new AuditError(code, code === 'AUDIT_NOT_READY' ? `audit engine is not ready${why ? `: ${why}` : ''}` : code === 'AUDIT_CLOSED' ? 'audit engine is closed' : 'auditing is disabled (AUDIT_ENABLED=false)');
   }
 
-  private gate(): void {
+  protected gate(): void {
     switch (this.status) {
       case 'disabled':
         return this.refuse('disabled', 'AUDIT_DISABLED');
@@ -479,37 +474,6 @@ export class Engine implements AuditEngine {
       default:
         return;
     }
-  }
-
-  private queueFull(endpoint: string): AuditError {
-    this.metrics.busyRejections.inc({ endpoint });
-    return new AuditError('AUDIT_QUEUE_FULL', `audit queue is full (${this.admission.occupancy}/${this.config.queueDepth}); retry after ${this.config.retryAfterSeconds}s`, {
-      retryAfterSeconds: this.config.retryAfterSeconds,
-    });
-  }
-
-  emit(event: AuditEvent, ack?: DurableAck): EmitReceipt {
-    this.gate();
-    if (this.admission.saturated) {
-      this.metrics.drops.inc({ reason: 'audit_backpressure' });
-      throw this.queueFull('emit');
-    }
-    let prepared: PreparedEvent;
-    try {
-      prepared = prepareEvent(event, this.config.redact, uuidv7);
-    } catch (err) {
-      this.metrics.drops.inc({ reason: err instanceof AuditError && err.code === 'AUDIT_RECORD_TOO_LARGE' ? 'too_large' : 'invalid' });
-      throw err;
-    }
-    this.admission.tryEnqueue();
-    this.appender.push(prepared, ack);
-    return { id: prepared.id };
-  }
-
-  emitDurable(event: AuditEvent): Promise<DurableReceipt> {
-    return new Promise<DurableReceipt>((resolve, reject) => {
-      this.emit(event, { resolve, reject });
-    });
   }
 
   /**
@@ -527,54 +491,12 @@ export class Engine implements AuditEngine {
     return true;
   }
 
-  reserve(options: ReserveOptions = {}): AuditSlot {
-    checkReserveOptions(options);
-    this.gate();
-    const slot = this.admission.tryReserve(Date.now(), options.longLived === true);
-    if (slot === null) throw this.queueFull(options.endpoint ?? 'reserve');
-    return new ReservedSlot(this, slot, uuidv7());
+  protected fillRefusal(): { reason: DropReason; error: AuditError } | undefined {
+    return this.status === 'closed' ? { reason: 'closed', error: new AuditError('AUDIT_CLOSED', 'audit engine is closed') } : undefined;
   }
 
-  /** @internal the slot's fill path. */
-  fill(slot: Slot, id: string, event: Omit<AuditEvent, 'id'>, ack?: DurableAck): void {
-    if (!slot.open) {
-      ack?.reject(new AuditError('AUDIT_INVALID_ARGUMENT', `slot ${id} was already committed or released`));
-      return;
-    }
-    if (this.status === 'closed') {
-      this.admission.settle(slot, false);
-      this.metrics.drops.inc({ reason: 'closed' });
-      ack?.reject(new AuditError('AUDIT_CLOSED', 'audit engine is closed'));
-      return;
-    }
-    let prepared: PreparedEvent;
-    const base = { ...(event as AuditEvent), id };
-    const now = Date.now();
-    try {
-      prepared = prepareEvent(base, this.config.redact, uuidv7, now);
-    } catch (err) {
-      const tooLarge = err instanceof AuditError && err.code === 'AUDIT_RECORD_TOO_LARGE';
-      this.metrics.drops.inc({ reason: tooLarge ? 'oversize_reduced' : 'invalid' });
-      prepared = tooLarge
-        ? prepareOversized(base, this.config.redact, uuidv7, now)
-        : prepareReduced(base, 'ron-audit.invalid', err instanceof Error ? err.message : String(err), this.config.redact, uuidv7, now);
-    }
-    this.admission.settle(slot, true);
+  protected dispatch(prepared: PreparedEvent, ack: DurableAck | undefined): void {
     this.appender.push(prepared, ack);
-  }
-
-  /** @internal */
-  unreserve(slot: Slot): void {
-    this.admission.settle(slot, false);
-  }
-
-  /** @internal */
-  markLong(slot: Slot): void {
-    this.admission.markLong(slot);
-  }
-
-  isSaturated(): boolean {
-    return this.admission.saturated;
   }
 
   health(): AuditHealth {
@@ -625,11 +547,7 @@ export class Engine implements AuditEngine {
     const wasDisabled = this.status === 'disabled';
     this.status = 'closing';
     const deadline = Date.now() + timeoutMs;
-    while (this.admission.reserved > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-    for (const slot of this.admission.openSlots()) {
-      this.admission.settle(slot, false);
-      this.metrics.drops.inc({ reason: 'closed' });
-    }
+    await this.drainSlots(deadline);
     if (this.fatal) {
       const n = this.appender.discard();
       if (n > 0) this.metrics.drops.inc({ reason: 'not_ready' }, n);
@@ -711,11 +629,7 @@ export function logsOf(engine: AuditEngine): readonly AuditLogView[] {
 /** Create an audit engine. Synchronous; await `engine.ready()` to know it can sign (≤ 1 s normally). */
 export function createAudit(options: CreateAuditOptions = {}): AuditEngine {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) throw invalidArgument('options', 'an options object', options);
-  const { registry: _r, logger: _l, signer: _s, env, fileOps: _f, ...rest } = options;
   // Worker lanes when asked for and auditing is on; a disabled engine has nothing to run.
-  if (env === undefined || (env !== null && typeof env === 'object')) {
-    const cfg = resolveConfig(rest, env ?? process.env);
-    if (cfg.workers > 0 && cfg.enabled) return new LanedEngine(options);
-  }
-  return new Engine(options);
+  const { config } = resolveCreateOptions(options);
+  return config.workers > 0 && config.enabled ? new LanedEngine(options) : new Engine(options);
 }

@@ -1,20 +1,19 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { Registry } from 'prom-client';
 import { isValidOrigin } from '../log/checkpoint.js';
-import { DEFAULT_CLOSE_TIMEOUT_MS, planReload, resolveConfig, type AuditConfig, type AuditOptions } from '../config.js';
+import { DEFAULT_CLOSE_TIMEOUT_MS, planReload, type AuditConfig, type AuditOptions } from '../config.js';
 import { peekWalOrigin } from '../durability.js';
-import type { AuditEngine, AuditLane, AuditSlot, CreateAuditOptions, DurableReceipt, EmitReceipt, ReserveOptions } from '../engine.js';
+import type { AuditEngine, AuditLane, CreateAuditOptions, DurableReceipt } from '../engine.js';
 import { AuditError, invalidArgument } from '../errors.js';
 import type { AuditHealth, AuditStatus, HealthReason, LaneHealth } from '../health.js';
 import type { DurableAck } from '../log/appender.js';
 import type { SignedCheckpoint, VerifiedRecord } from '../log/memory.js';
 import { toAuditLogger, type AuditLogger } from '../logger.js';
 import { metricsFor, type AuditMetrics, type DropReason } from '../metrics.js';
-import { Admission, type Slot } from '../queue/admission.js';
-import { checkReserveOptions, ReservedSlot } from '../queue/slot.js';
-import { prepareEvent, prepareReduced, uuidv7, type AuditEvent } from '../record/record.js';
+import { Admission } from '../queue/admission.js';
+import { AdmissionFront, resolveCreateOptions } from '../queue/front.js';
+import type { PreparedEvent } from '../record/record.js';
 import { loadSigner } from '../sign/keystore.js';
 import here from './here.cjs';
 import { fromWire, NO_ACK, OVERSIZE_MARKER, pushOversized, pushPrepared, type FromLane, type LaneOp, type LaneOptions, type LaneStatus, type ToLane } from './protocol.js';
@@ -92,13 +91,13 @@ class Lane {
   }
 }
 
-export class LanedEngine implements AuditEngine {
+export class LanedEngine extends AdmissionFront implements AuditEngine {
   config: AuditConfig;
   readonly origin: string;
   readonly metrics: AuditMetrics;
   readonly lanes: readonly AuditLane[];
   private readonly logger: AuditLogger;
-  private readonly admission: Admission;
+  protected readonly admission: Admission;
   private readonly lanesInternal: Lane[];
   private readonly acks = new Map<number, Pending>();
   private nextToken = 0;
@@ -112,20 +111,16 @@ export class LanedEngine implements AuditEngine {
   private closing: Promise<void> | undefined;
 
   constructor(options: CreateAuditOptions) {
-    const { registry, logger, signer, env, fileOps, ...rest } = options;
-    if (env !== undefined && (env === null || typeof env !== 'object')) throw invalidArgument('env', 'an object of AUDIT_* variables', env);
-    const reg = registry as Partial<Registry> | null | undefined;
-    if (reg !== undefined && (reg === null || typeof reg !== 'object' || typeof reg.registerMetric !== 'function' || typeof reg.getSingleMetric !== 'function')) {
-      throw invalidArgument('registry', 'a prom-client Registry', registry);
-    }
-    const environment = env ?? process.env;
-    this.config = resolveConfig(rest, environment);
+    super();
+    const { registry, logger, signer, fileOps, origin } = options;
+    const { config, environment } = resolveCreateOptions(options);
+    this.config = config;
     const n = this.config.workers;
     // A signer object or a file layer lives in this thread; a lane loads its key from the keystore and writes with node:fs.
     if (signer !== undefined) throw new AuditError('AUDIT_CONFIG_INVALID', `signer cannot be combined with AUDIT_WORKERS=${n}: each lane loads the key AUDIT_KEY_ID from AUDIT_KEYSTORE_DIR in its own thread (use AUDIT_WORKERS=0 for a KMS or HSM signer)`, { key: 'signer' });
     if (fileOps !== undefined) throw new AuditError('AUDIT_CONFIG_INVALID', `fileOps cannot be combined with AUDIT_WORKERS=${n}: lanes write with node:fs in their own threads`, { key: 'fileOps' });
     this.logger = toAuditLogger(logger);
-    const explicitOrigin = rest.origin !== undefined || (environment['AUDIT_ORIGIN'] ?? '') !== '';
+    const explicitOrigin = origin !== undefined || (environment['AUDIT_ORIGIN'] ?? '') !== '';
     this.origin = this.config.origin;
     const origins = Array.from({ length: n }, (_, i) => {
       const walDir = join(this.config.walDir, `lane-${i}`);
@@ -320,17 +315,10 @@ export class LanedEngine implements AuditEngine {
     throw new AuditError(code, code === 'AUDIT_NOT_READY' ? `audit engine is not ready${why ? `: ${why}` : ''}` : 'audit engine is closed');
   }
 
-  private gate(): void {
+  protected gate(): void {
     if (this.status === 'ready' || this.status === 'starting') return;
     if (this.status === 'not_ready') this.refuse('not_ready', 'AUDIT_NOT_READY');
     this.refuse('closed', 'AUDIT_CLOSED');
-  }
-
-  private queueFull(endpoint: string): AuditError {
-    this.metrics.busyRejections.inc({ endpoint });
-    return new AuditError('AUDIT_QUEUE_FULL', `audit queue is full (${this.admission.occupancy}/${this.config.queueDepth}); retry after ${this.config.retryAfterSeconds}s`, {
-      retryAfterSeconds: this.config.retryAfterSeconds,
-    });
   }
 
   /** The live lane with the fewest records in flight (ties in turn). */
@@ -374,87 +362,20 @@ export class LanedEngine implements AuditEngine {
     }
   }
 
-  emit(event: AuditEvent, ack?: DurableAck): EmitReceipt {
-    this.gate();
-    if (this.admission.saturated) {
-      this.metrics.drops.inc({ reason: 'audit_backpressure' });
-      throw this.queueFull('emit');
-    }
-    let prepared;
-    try {
-      prepared = prepareEvent(event, this.config.redact, uuidv7);
-    } catch (err) {
-      this.metrics.drops.inc({ reason: err instanceof AuditError && err.code === 'AUDIT_RECORD_TOO_LARGE' ? 'too_large' : 'invalid' });
-      throw err;
-    }
-    this.admission.tryEnqueue();
+  protected fillRefusal(): { reason: DropReason; error: AuditError } | undefined {
+    if (this.status === 'closed') return { reason: 'closed', error: new AuditError('AUDIT_CLOSED', 'audit engine is closed') };
+    if (this.lanesInternal.every((l) => l.dead)) return { reason: 'worker_failed', error: new AuditError('AUDIT_WORKER_FAILED', 'every lane has stopped') };
+    return undefined;
+  }
+
+  /** To the live lane with the fewest records in flight; an oversized record travels as its full record and the reduced one with a marker. */
+  protected dispatch(prepared: PreparedEvent, ack: DurableAck | undefined): void {
     const lane = this.pick();
     lane.inFlight++;
-    pushPrepared(lane.out, prepared, this.token(ack, lane));
+    const token = this.token(ack, lane);
+    if (prepared.oversizeOf) pushOversized(lane.out, prepared.oversizeOf.reduce(OVERSIZE_MARKER), prepared.oversizeOf.full, token);
+    else pushPrepared(lane.out, prepared, token);
     this.scheduleSend();
-    return { id: prepared.id };
-  }
-
-  emitDurable(event: AuditEvent): Promise<DurableReceipt> {
-    return new Promise<DurableReceipt>((resolve, reject) => {
-      this.emit(event, { resolve, reject });
-    });
-  }
-
-  reserve(options: ReserveOptions = {}): AuditSlot {
-    checkReserveOptions(options);
-    this.gate();
-    const slot = this.admission.tryReserve(Date.now(), options.longLived === true);
-    if (slot === null) throw this.queueFull(options.endpoint ?? 'reserve');
-    return new ReservedSlot(this, slot, uuidv7());
-  }
-
-  /** @internal the slot's fill path: an invalid or oversized event is recorded reduced (format §2.1). */
-  fill(slot: Slot, id: string, event: Omit<AuditEvent, 'id'>, ack?: DurableAck): void {
-    if (!slot.open) {
-      ack?.reject(new AuditError('AUDIT_INVALID_ARGUMENT', `slot ${id} was already committed or released`));
-      return;
-    }
-    if (this.status === 'closed' || this.lanesInternal.every((l) => l.dead)) {
-      this.admission.settle(slot, false);
-      this.metrics.drops.inc({ reason: this.status === 'closed' ? 'closed' : 'worker_failed' });
-      ack?.reject(this.status === 'closed' ? new AuditError('AUDIT_CLOSED', 'audit engine is closed') : new AuditError('AUDIT_WORKER_FAILED', 'every lane has stopped'));
-      return;
-    }
-    const base = { ...(event as AuditEvent), id };
-    const now = Date.now();
-    const lane = this.pick();
-    try {
-      const prepared = prepareEvent(base, this.config.redact, uuidv7, now);
-      pushPrepared(lane.out, prepared, this.token(ack, lane));
-    } catch (err) {
-      const tooLarge = err instanceof AuditError && err.code === 'AUDIT_RECORD_TOO_LARGE';
-      this.metrics.drops.inc({ reason: tooLarge ? 'oversize_reduced' : 'invalid' });
-      if (tooLarge) {
-        const full = prepareEvent(base, this.config.redact, uuidv7, now, Number.POSITIVE_INFINITY);
-        const reduced = prepareReduced({ ...base, id: full.id }, 'ron-audit.oversize', OVERSIZE_MARKER, this.config.redact, uuidv7, now);
-        pushOversized(lane.out, reduced, full, this.token(ack, lane));
-      } else {
-        pushPrepared(lane.out, prepareReduced(base, 'ron-audit.invalid', err instanceof Error ? err.message : String(err), this.config.redact, uuidv7, now), this.token(ack, lane));
-      }
-    }
-    this.admission.settle(slot, true);
-    lane.inFlight++;
-    this.scheduleSend();
-  }
-
-  /** @internal */
-  unreserve(slot: Slot): void {
-    this.admission.settle(slot, false);
-  }
-
-  /** @internal */
-  markLong(slot: Slot): void {
-    this.admission.markLong(slot);
-  }
-
-  isSaturated(): boolean {
-    return this.admission.saturated;
   }
 
   health(): AuditHealth {
@@ -525,11 +446,7 @@ export class LanedEngine implements AuditEngine {
     const timeoutMs = options.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
     this.status = 'closing';
     const deadline = Date.now() + timeoutMs;
-    while (this.admission.reserved > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-    for (const slot of this.admission.openSlots()) {
-      this.admission.settle(slot, false);
-      this.metrics.drops.inc({ reason: 'closed' });
-    }
+    await this.drainSlots(deadline);
     this.send();
     await Promise.all(
       this.lanesInternal.map(async (l) => {

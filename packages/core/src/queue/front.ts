@@ -1,0 +1,136 @@
+import type { Registry } from 'prom-client';
+import { resolveConfig, type AuditConfig } from '../config.js';
+import type { CreateAuditOptions } from '../engine.js';
+import { AuditError, invalidArgument } from '../errors.js';
+import type { DurableAck } from '../log/appender.js';
+import type { AuditMetrics, DropReason } from '../metrics.js';
+import { prepareEvent, prepareOversized, prepareReduced, uuidv7, type AuditEvent, type PreparedEvent } from '../record/record.js';
+import type { Admission, Slot } from './admission.js';
+import { checkReserveOptions, ReservedSlot, type SlotReceipt } from './slot.js';
+
+/**
+ * The part of an engine a caller meets synchronously, shared by the in-thread engine and the
+ * laned one: admission into the one bounded queue, shedding with its counters, validation,
+ * redaction and canonical JSON, and the reduced records of format §2.1 for admitted slots. What
+ * differs is only where an admitted, prepared record goes (`dispatch`: the appender, or a lane)
+ * and when the engine refuses (`gate`, `fillRefusal`).
+ */
+export abstract class AdmissionFront {
+  abstract config: AuditConfig;
+  abstract readonly metrics: AuditMetrics;
+  protected abstract readonly admission: Admission;
+
+  /** Throws the typed refusal (and counts it) unless the engine accepts new records now. */
+  protected abstract gate(): void;
+  /** Why a reserved slot's record cannot be taken any more (engine closed…), or undefined. */
+  protected abstract fillRefusal(): { reason: DropReason; error: AuditError } | undefined;
+  /** Hand on an admitted, prepared record (an oversized one carries `oversizeOf`). */
+  protected abstract dispatch(prepared: PreparedEvent, ack: DurableAck | undefined): void;
+
+  protected queueFull(endpoint: string): AuditError {
+    this.metrics.busyRejections.inc({ endpoint });
+    return new AuditError('AUDIT_QUEUE_FULL', `audit queue is full (${this.admission.occupancy}/${this.config.queueDepth}); retry after ${this.config.retryAfterSeconds}s`, {
+      retryAfterSeconds: this.config.retryAfterSeconds,
+    });
+  }
+
+  emit(event: AuditEvent, ack?: DurableAck): { id: string } {
+    this.gate();
+    if (this.admission.saturated) {
+      this.metrics.drops.inc({ reason: 'audit_backpressure' });
+      throw this.queueFull('emit');
+    }
+    let prepared: PreparedEvent;
+    try {
+      prepared = prepareEvent(event, this.config.redact, uuidv7);
+    } catch (err) {
+      this.metrics.drops.inc({ reason: err instanceof AuditError && err.code === 'AUDIT_RECORD_TOO_LARGE' ? 'too_large' : 'invalid' });
+      throw err;
+    }
+    this.admission.tryEnqueue();
+    this.dispatch(prepared, ack);
+    return { id: prepared.id };
+  }
+
+  emitDurable(event: AuditEvent): Promise<SlotReceipt> {
+    return new Promise<SlotReceipt>((resolve, reject) => {
+      this.emit(event, { resolve, reject });
+    });
+  }
+
+  reserve(options: { endpoint?: string; longLived?: boolean } = {}): ReservedSlot {
+    checkReserveOptions(options);
+    this.gate();
+    const slot = this.admission.tryReserve(Date.now(), options.longLived === true);
+    if (slot === null) throw this.queueFull(options.endpoint ?? 'reserve');
+    return new ReservedSlot(this, slot, uuidv7());
+  }
+
+  /** @internal the slot's fill path: never refused for capacity; an invalid or oversized event is recorded reduced (format §2.1). */
+  fill(slot: Slot, id: string, event: Omit<AuditEvent, 'id'>, ack?: DurableAck): void {
+    if (!slot.open) {
+      ack?.reject(new AuditError('AUDIT_INVALID_ARGUMENT', `slot ${id} was already committed or released`));
+      return;
+    }
+    const refusal = this.fillRefusal();
+    if (refusal) {
+      this.admission.settle(slot, false);
+      this.metrics.drops.inc({ reason: refusal.reason });
+      ack?.reject(refusal.error);
+      return;
+    }
+    let prepared: PreparedEvent;
+    const base = { ...(event as AuditEvent), id };
+    const now = Date.now();
+    try {
+      prepared = prepareEvent(base, this.config.redact, uuidv7, now);
+    } catch (err) {
+      const tooLarge = err instanceof AuditError && err.code === 'AUDIT_RECORD_TOO_LARGE';
+      this.metrics.drops.inc({ reason: tooLarge ? 'oversize_reduced' : 'invalid' });
+      prepared = tooLarge
+        ? prepareOversized(base, this.config.redact, uuidv7, now)
+        : prepareReduced(base, 'ron-audit.invalid', err instanceof Error ? err.message : String(err), this.config.redact, uuidv7, now);
+    }
+    this.admission.settle(slot, true);
+    this.dispatch(prepared, ack);
+  }
+
+  /** @internal */
+  unreserve(slot: Slot): void {
+    this.admission.settle(slot, false);
+  }
+
+  /** @internal */
+  markLong(slot: Slot): void {
+    this.admission.markLong(slot);
+  }
+
+  isSaturated(): boolean {
+    return this.admission.saturated;
+  }
+
+  /** Closing: wait for reserved slots to be filled until the deadline, then give back the rest, counted. */
+  protected async drainSlots(deadline: number): Promise<void> {
+    while (this.admission.reserved > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    for (const slot of this.admission.openSlots()) {
+      this.admission.settle(slot, false);
+      this.metrics.drops.inc({ reason: 'closed' });
+    }
+  }
+}
+
+/**
+ * createAudit()'s option checks shared by both engines: `env` and `registry` shapes (duck-typed,
+ * not instanceof: the host's prom-client may be another copy than ours), then the config from
+ * options and environment. Returns the environment used, for what else reads it (AUDIT_ORIGIN).
+ */
+export function resolveCreateOptions(options: CreateAuditOptions): { config: AuditConfig; environment: Readonly<Record<string, string | undefined>> } {
+  const { registry, logger: _l, signer: _s, env, fileOps: _f, ...rest } = options;
+  if (env !== undefined && (env === null || typeof env !== 'object')) throw invalidArgument('env', 'an object of AUDIT_* variables', env);
+  const reg = registry as Partial<Registry> | null | undefined;
+  if (reg !== undefined && (reg === null || typeof reg !== 'object' || typeof reg.registerMetric !== 'function' || typeof reg.getSingleMetric !== 'function')) {
+    throw invalidArgument('registry', 'a prom-client Registry', registry);
+  }
+  const environment = env ?? process.env;
+  return { config: resolveConfig(rest, environment), environment };
+}
