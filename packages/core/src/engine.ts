@@ -21,6 +21,7 @@ import { formatVerifierKey, keyIdOf, parseNote, parseVerifierKey, type VerifierK
 import { noteSignerFor, type Signer } from './sign/signer.js';
 import { peekWalOrigin, Sinks } from './durability.js';
 import { LanedEngine } from './lanes/laned.js';
+import { orphanedLogs, orphanWarning } from './lanes/orphans.js';
 import { nodeFileOps, type FileOps } from './sinks/fs.js';
 
 /**
@@ -291,6 +292,8 @@ export class Engine extends AdmissionFront implements AuditEngine {
       { 'audit.ready': 1, queue_depth: this.config.queueDepth, wal: this.config.walEnabled, export: this.config.exportEnabled, key: this.config.keyId, origin: this.origin, crypto: backend },
       `audit.ready=1 queue_depth=${this.config.queueDepth} wal=${this.config.walEnabled} export=${this.config.exportEnabled} key=${this.signer?.alias ?? this.config.keyId}`,
     );
+    const orphans = orphanedLogs(this.config);
+    if (orphans.length > 0) this.logger.warn({ 'audit.orphaned_logs': orphans }, orphanWarning(orphans, this.config.workers));
   }
 
   private async loadKey(given: Signer | undefined): Promise<void> {
@@ -531,18 +534,11 @@ export class Engine extends AdmissionFront implements AuditEngine {
     }
   }
 
-  async close(options: { timeoutMs?: number } = {}): Promise<void> {
-    if (options === null || typeof options !== 'object') throw invalidArgument('options', 'an object {timeoutMs?}', options);
-    if (options.timeoutMs !== undefined && (typeof options.timeoutMs !== 'number' || !(options.timeoutMs >= 0))) throw invalidArgument('options.timeoutMs', 'milliseconds ≥ 0', options.timeoutMs);
-    if (this.status === 'closed') return;
-    // A second close() while one is draining waits for that one instead of draining twice.
-    this.closing ??= this.doClose(options);
-    return this.closing;
+  protected isClosed(): boolean {
+    return this.status === 'closed';
   }
 
-  private closing: Promise<void> | undefined;
-
-  private async doClose(options: { timeoutMs?: number }): Promise<void> {
+  protected async doClose(options: { timeoutMs?: number }): Promise<void> {
     const timeoutMs = options.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
     const wasDisabled = this.status === 'disabled';
     this.status = 'closing';

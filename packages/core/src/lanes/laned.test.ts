@@ -252,6 +252,37 @@ describe('worker lanes, Macronode', () => {
     }
   });
 
+  it('changing AUDIT_WORKERS between starts: the logs no longer continued are left alone, and the start says which', async () => {
+    const root = tempDir();
+    const keys = await keystore(root);
+    const walDir = join(root, 'wal');
+    const lines: string[] = [];
+    const logger = { info: () => undefined, warn: (_o: object, m?: string) => void lines.push(m ?? ''), error: () => undefined };
+    const start = async (workers: number) => {
+      const a = createAudit({ ...keys, workers, walEnabled: true, walDir, env: {}, registry: new Registry(), logger });
+      open.push(a);
+      await a.ready();
+      a.emit(event(workers));
+      await a.close();
+    };
+    await start(0);
+    expect(lines).toEqual([]);
+    await start(2);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(`will not be continued with AUDIT_WORKERS=2`);
+    expect(lines[0]).toContain(walDir);
+    lines.length = 0;
+    await start(1);
+    expect(lines[0]).toContain(join(walDir, 'lane-1'));
+    expect(lines[0]).not.toContain(join(walDir, 'lane-0'));
+    lines.length = 0;
+    await start(0);
+    expect(lines[0]).toContain(join(walDir, 'lane-0'));
+    // Nothing was moved or rewritten: the in-thread log holds its two records, lane 0 its two.
+    expect((await walLog(walDir)).records).toHaveLength(2);
+    expect((await walLog(join(walDir, 'lane-0'))).records).toHaveLength(2);
+  });
+
   it('a lane that dies: the engine is not ready with AUDIT_WORKER_FAILED, its unfinished records are counted and their durable acks rejected, the host keeps running', async () => {
     const root = tempDir();
     const { audit, registry } = await laned({ root, walEnabled: true, walDir: join(root, 'wal'), walWindowMs: 50 });

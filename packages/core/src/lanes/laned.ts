@@ -13,6 +13,7 @@ import { toAuditLogger, type AuditLogger } from '../logger.js';
 import { metricsFor, type AuditMetrics, type DropReason } from '../metrics.js';
 import { Admission } from '../queue/admission.js';
 import { AdmissionFront, resolveCreateOptions } from '../queue/front.js';
+import { orphanedLogs, orphanWarning } from './orphans.js';
 import type { PreparedEvent } from '../record/record.js';
 import { loadSigner } from '../sign/keystore.js';
 import here from './here.cjs';
@@ -108,8 +109,6 @@ export class LanedEngine extends AdmissionFront implements AuditEngine {
   private readonly sweepTimer: NodeJS.Timeout;
   private readonly detach: () => void;
   private readonly readyPromise: Promise<void>;
-  private closing: Promise<void> | undefined;
-
   constructor(options: CreateAuditOptions) {
     super();
     const { registry, logger, signer, fileOps, origin } = options;
@@ -173,6 +172,8 @@ export class LanedEngine extends AdmissionFront implements AuditEngine {
       { 'audit.ready': 1, queue_depth: this.config.queueDepth, wal: this.config.walEnabled, export: this.config.exportEnabled, key: this.config.keyId, origin: this.origin, workers: this.lanesInternal.length },
       `audit.ready=1 queue_depth=${this.config.queueDepth} wal=${this.config.walEnabled} export=${this.config.exportEnabled} key=${lane0?.key ?? this.config.keyId} workers=${this.lanesInternal.length}`,
     );
+    const orphans = orphanedLogs(this.config);
+    if (orphans.length > 0) this.logger.warn({ 'audit.orphaned_logs': orphans }, orphanWarning(orphans, this.config.workers));
   }
 
   private wire(lane: Lane): void {
@@ -434,15 +435,11 @@ export class LanedEngine extends AdmissionFront implements AuditEngine {
     await Promise.all(this.lanesInternal.map((l) => this.call(l, 'flush')));
   }
 
-  async close(options: { timeoutMs?: number } = {}): Promise<void> {
-    if (options === null || typeof options !== 'object') throw invalidArgument('options', 'an object {timeoutMs?}', options);
-    if (options.timeoutMs !== undefined && (typeof options.timeoutMs !== 'number' || !(options.timeoutMs >= 0))) throw invalidArgument('options.timeoutMs', 'milliseconds ≥ 0', options.timeoutMs);
-    if (this.status === 'closed') return;
-    this.closing ??= this.doClose(options);
-    return this.closing;
+  protected isClosed(): boolean {
+    return this.status === 'closed';
   }
 
-  private async doClose(options: { timeoutMs?: number }): Promise<void> {
+  protected async doClose(options: { timeoutMs?: number }): Promise<void> {
     const timeoutMs = options.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
     this.status = 'closing';
     const deadline = Date.now() + timeoutMs;

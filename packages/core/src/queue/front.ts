@@ -109,6 +109,21 @@ export abstract class AdmissionFront {
     return this.admission.saturated;
   }
 
+  /** True once close() has finished. */
+  protected abstract isClosed(): boolean;
+  /** The drain and shutdown behind close(), run once. */
+  protected abstract doClose(options: { timeoutMs?: number }): Promise<void>;
+  private closeRun: Promise<void> | undefined;
+
+  async close(options: { timeoutMs?: number } = {}): Promise<void> {
+    if (options === null || typeof options !== 'object') throw invalidArgument('options', 'an object {timeoutMs?}', options);
+    if (options.timeoutMs !== undefined && (typeof options.timeoutMs !== 'number' || !(options.timeoutMs >= 0))) throw invalidArgument('options.timeoutMs', 'milliseconds ≥ 0', options.timeoutMs);
+    if (this.isClosed()) return;
+    // A second close() while one is draining waits for that one instead of draining twice.
+    this.closeRun ??= this.doClose(options);
+    return this.closeRun;
+  }
+
   /** Closing: wait for reserved slots to be filled until the deadline, then give back the rest, counted. */
   protected async drainSlots(deadline: number): Promise<void> {
     while (this.admission.reserved > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
