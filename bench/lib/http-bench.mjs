@@ -139,8 +139,10 @@ async function drive({ name, targetRatio, scriptUrl, modes }) {
     }
     const micro = result.ratios['micronode/plain'];
     const macro = result.ratios['macronode/plain'];
-    result.meets_target = micro >= targetRatio && micro - macro <= 0.05;
-    human.push(`targets: Micronode ≥ ${targetRatio}× plain, Macronode within 0.05 of Micronode → ${result.meets_target ? 'met' : 'NOT met'} (Micronode ${micro}, Macronode ${macro})`);
+    if (micro !== undefined && macro !== undefined) {
+      result.meets_target = micro >= targetRatio && micro - macro <= 0.05;
+      human.push(`targets: Micronode ≥ ${targetRatio}× plain, Macronode within 0.05 of Micronode → ${result.meets_target ? 'met' : 'NOT met'} (Micronode ${micro}, Macronode ${macro})`);
+    }
     // With worker lanes: each lane mode against the same profile in-thread, in the same rounds.
     for (const s of servers.filter((x) => x.mode.includes('-w'))) {
       const base = servers.find((x) => x.mode === s.mode.split('-w')[0]);
