@@ -6,17 +6,24 @@
 // per record counts every thread (lanes included).
 // Not a test: it asserts nothing.
 //
-//   node bench/lanes-core.bench.mjs [--rounds 5] [--round-ms 1000] [--json]
+// Then an overload: Macronode (WAL + export), an open-loop emitter at --storm-rate (default
+// 120 000/s, well past what one core appends) for --storm-seconds, in alternating rounds: how many
+// records each setting appends per second while the host thread is also busy shedding the rest.
+//
+//   node bench/lanes-core.bench.mjs [--rounds 5] [--round-ms 1000] [--storm-rate 120000] [--storm-seconds 3] [--json]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAudit, generateKey } from '@ron-audit/core';
+import { emitAt } from '../drills/lib/engine-load.mjs';
 import { alternate, cpuMicros, fmt, machine, median, parseArgs, report, round, sampleEvent } from './lib/harness.mjs';
 
 const args = parseArgs();
 const rounds = args.num('--rounds', 5);
 const roundMs = args.num('--round-ms', 1000);
 const json = args.flag('--json');
+const stormRate = args.num('--storm-rate', 120_000);
+const stormSeconds = args.num('--storm-seconds', 3);
 const CHUNK = 4096;
 const WORKERS = [0, 1, 2];
 
@@ -64,6 +71,37 @@ try {
     result.modes.push(row);
     if (s !== base) result.ratios[`w${s.workers}/w0`] = ratio;
     human.push(`${String(s.workers).padEnd(13)} ${fmt(row.records_per_s).padStart(10)}  ${ratio.toFixed(3).padStart(10)}  ${String(row.process_cpu_us_per_record).padStart(21)}`);
+  }
+
+  // Overload, Macronode.
+  const storms = [];
+  for (const workers of WORKERS) {
+    const d = join(dir, `storm-w${workers}`);
+    const audit = createAudit({ keystoreDir: dir, keyId: 'bench', origin: `bench.local/lanes-storm/w${workers}`, workers, walEnabled: true, walDir: join(d, 'wal'), exportEnabled: true, exportDir: join(d, 'export'), env: {} });
+    await audit.ready();
+    storms.push({ workers, audit, runs: [] });
+  }
+  const appended = async (audit) => (await audit.metrics.registry.getSingleMetric('audit_appended_total').get()).values[0]?.value ?? 0;
+  await alternate(rounds, storms, async (side) => {
+    await side.audit.flush();
+    const before = await appended(side.audit);
+    const t0 = performance.now();
+    const r = await emitAt(side.audit, { rate: stormRate, seconds: stormSeconds });
+    const s = (performance.now() - t0) / 1000;
+    const n = (await appended(side.audit)) - before;
+    side.runs.push({ rate: n / s, shed: r.rejected / Math.max(1, r.attempts) });
+  });
+  for (const s of storms) await s.audit.close();
+  const b0 = storms[0];
+  human.push('', `overload, Macronode (WAL + export): ${fmt(stormRate)} emits/s offered for ${stormSeconds} s, ${rounds} alternating rounds`);
+  human.push(`${'AUDIT_WORKERS'.padEnd(13)} ${'appended/s'.padStart(10)}  ratio to 0  shed`);
+  result.overload = { offered_per_s: stormRate, seconds: stormSeconds, modes: [] };
+  for (const s of storms) {
+    const ratio = s === b0 ? 1 : round(median(s.runs.map((r, i) => r.rate / b0.runs[i].rate)), 3);
+    const row = { workers: s.workers, appended_per_s: Math.round(median(s.runs.map((r) => r.rate))), ratio_to_in_thread: ratio, shed: round(median(s.runs.map((r) => r.shed)), 3) };
+    result.overload.modes.push(row);
+    if (s !== b0) result.ratios[`overload w${s.workers}/w0`] = ratio;
+    human.push(`${String(s.workers).padEnd(13)} ${fmt(row.appended_per_s).padStart(10)}  ${ratio.toFixed(3).padStart(10)}  ${(row.shed * 100).toFixed(1)}%`);
   }
   report(result, human, json);
 } finally {
