@@ -14,6 +14,7 @@ export const DRILLS = [
   { name: 'storm', script: 'storm.mjs', runbook: '§9.3; §4 "High busy_rejections_total"; §6.1' },
   { name: 'bitrot', script: 'bitrot.mjs', runbook: '§9.4; §4 "audit_verify_fail_total > 0"; §6.2' },
   { name: 'crash', script: 'crash.mjs', runbook: '§7 restore; durable acks (format §9)' },
+  { name: 'wal-mutation', script: 'wal-mutation.mjs', runbook: '§4 "WAL corrupt"; format §9.2 recovery rules' },
 ];
 
 function runOne(d, args) {

@@ -10,6 +10,7 @@ import type { AuditMetrics } from './metrics.js';
 import { parseNote, type VerifierKey } from './sign/note.js';
 import { ExportWriter } from './sinks/export/writer.js';
 import { DIR_MODE, type FileOps } from './sinks/fs.js';
+import { parseCheckpointNote, readOptional } from './sinks/export/reader.js';
 import { PgShipper } from './sinks/pg/shipper.js';
 import { FRAME_HEADER, MAGIC, hasMagic, readFrame } from './sinks/wal/frame.js';
 import { readWal } from './sinks/wal/reader.js';
@@ -90,17 +91,30 @@ export class Sinks {
   /** Recover the WAL into the log, open the writers, bring the export up to the log. */
   async open(keys: readonly VerifierKey[]): Promise<void> {
     if (this.config.walEnabled) {
+      const published = this.config.exportEnabled ? await this.peekExport() : undefined;
       const rec = await recoverWal({
         dir: this.config.walDir,
         ops: this.ops,
         origin: this.log.origin,
         keys,
+        published: published?.origin === this.log.origin ? published : undefined,
         onRecord: (bytes, hash, leaf) => this.log.append(bytes, leaf, hash),
         rootAt: (size) => this.log.rootAt(size),
       });
       this.recovery = rec;
+      if (published !== undefined && !published.sealed && rec.segments === 0) {
+        // Format §9.4: a wrong AUDIT_WAL_DIR, or a lost WAL, must not start a new log beside the old one's export.
+        throw new AuditError(
+          'AUDIT_ROLLBACK',
+          `the WAL directory ${this.config.walDir} is empty or missing, but the export in ${this.config.exportDir} holds log ${published.origin} at size ${published.size}: refusing to start a new log beside it (wrong AUDIT_WAL_DIR, or a lost WAL: restore it, see docs/runbook.md "Roll-back refused")`,
+          { published: published.size, recovered: 0, origin: published.origin },
+        );
+      }
       if (rec.truncated) {
-        this.logger.warn({ 'audit.wal_truncated': rec.truncated }, `audit wal: truncated a torn unsigned tail of ${rec.truncated.bytes} bytes at ${rec.truncated.segment}:${rec.truncated.offset}`);
+        this.logger.warn(
+          { 'audit.wal_truncated': rec.truncated },
+          `audit wal: truncated a torn unsigned tail of ${rec.truncated.bytes} bytes (${rec.truncated.records} never-acknowledged records) at ${rec.truncated.segment}:${rec.truncated.offset}`,
+        );
       }
       if (rec.checkpoint && isSealed(parseCheckpoint(parseNote(rec.checkpoint.note).text))) {
         // A sealed log is finished (format §14): move it aside and refuse to append to it. Its
@@ -153,6 +167,18 @@ export class Sinks {
         if (err instanceof AuditError && err.code === 'AUDIT_ROLLBACK') throw err;
         this.fail('export', err);
       }
+    }
+  }
+
+  /** The export's published checkpoint, read without opening the writer (signatures are checked by the verifier, not here). */
+  private async peekExport(): Promise<{ origin: string; size: number; root: Uint8Array; sealed: boolean } | undefined> {
+    const raw = await readOptional(this.ops, join(this.config.exportDir, 'checkpoint')).catch(() => null);
+    if (raw === null) return undefined;
+    try {
+      const cp = parseCheckpointNote(raw).checkpoint;
+      return { origin: cp.origin, size: cp.size, root: cp.root, sealed: isSealed(cp) };
+    } catch {
+      return undefined;
     }
   }
 
@@ -228,7 +254,7 @@ export class Sinks {
     let durability: BatchDurability = this.config.walEnabled ? 'failed' : 'memory';
     if (this.wal) {
       try {
-        await this.wal.appendBatch(batch.firstSeq, batch.records);
+        await this.wal.appendBatch(batch.firstSeq, batch.records, batch.checkpoint);
         durability = 'durable';
         this.shipper?.offer(batch.firstSeq, batch.records);
       } catch (err) {
@@ -247,10 +273,11 @@ export class Sinks {
     return durability;
   }
 
-  onCheckpoint(cp: SignedCheckpoint): void {
+  /** `written`: the WAL wrote it with its batch (protocol 2); otherwise it is a commit of its own. */
+  onCheckpoint(cp: SignedCheckpoint, written = false): void {
     // Only while the WAL holds the log: after a WAL fault the shipper stops at the last durable record.
     if (this.wal) this.shipper?.noteCheckpoint(cp.note, cp.size, cp.time);
-    this.wal?.noteCheckpoint(cp.note);
+    if (!written) this.wal?.noteCheckpoint(cp.note);
     if (this.wal || !this.config.walEnabled) this.exporter?.offerCheckpoint({ note: cp.note, size: cp.size, time: cp.time });
   }
 

@@ -238,9 +238,9 @@ export class Engine extends AdmissionFront implements AuditEngine {
         this.metrics.appended.inc(count);
         this.metrics.bytes.inc(bytes);
       },
-      onCheckpoint: (cp) => {
+      onCheckpoint: (cp, written) => {
         this.metrics.checkpoints.inc();
-        sinks?.onCheckpoint(cp);
+        sinks?.onCheckpoint(cp, written === true);
         if (this.rotation) this.countCrossSigned(cp.note);
       },
       onError: (err) => {
@@ -257,7 +257,10 @@ export class Engine extends AdmissionFront implements AuditEngine {
     // A batch waits up to the window for company: one signature (and, with the WAL, one fsync)
     // then covers more records, at the price of that much latency.
     this.appender.setWindow(this.config.walEnabled ? this.config.walWindowMs : this.config.batchWindowMs);
-    if (this.config.walEnabled) this.appender.hold();
+    if (this.config.walEnabled) {
+      this.appender.hold();
+      this.appender.setSignBeforeDurable(true);
+    }
     this.sweepTimer = setInterval(() => this.admission.sweep(Date.now()), Math.min(250, this.config.longLivedAfterMs));
     this.sweepTimer.unref();
     this.readyPromise = this.start(signer);

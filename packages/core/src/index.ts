@@ -85,6 +85,7 @@ export type { ExportVerifyOptions, ExportVerifyReport, ExportFailure, ExportFail
 export { formatReceipt, parseReceipt, verifyReceipt, proveFromExport, RECEIPT_HEADER } from './verify/receipt.js';
 export type { Receipt, ReceiptVerification, ReceiptFailureReason } from './verify/receipt.js';
 export { replayWalToExport } from './sinks/export/replay.js';
+export { rebuildWalFromExport, type RebuildResult } from './sinks/wal/rebuild.js';
 export type { ReplayResult } from './sinks/export/replay.js';
 export { compareWalWithExport } from './verify/wal-export.js';
 export type { WalComparison } from './verify/wal-export.js';

@@ -10,6 +10,7 @@ import { generateKey, listKeys } from '../sign/keystore.js';
 import { formatVerifierKey } from '../sign/note.js';
 import { parseCheckpointNote, readOptional } from '../sinks/export/reader.js';
 import { replayWalToExport } from '../sinks/export/replay.js';
+import { rebuildWalFromExport } from '../sinks/wal/rebuild.js';
 import { nodeFileOps } from '../sinks/fs.js';
 import { readExportRange, verifyExport, type ExportFailure, type ExportVerifyReport } from '../verify/export.js';
 import { parseReceipt, proveFromExport, verifyReceipt } from '../verify/receipt.js';
@@ -459,6 +460,44 @@ Exit status: 0 replayed; 1 the WAL is inconsistent; 2 usage or I/O error.`,
   },
 };
 
+const auditWalRebuild: Command = {
+  group: 'audit',
+  name: 'wal-rebuild',
+  summary: 'write a new write-ahead log from an export that verifies (after AUDIT_WAL_CORRUPT)',
+  help: `Usage: ronctl audit wal-rebuild --export-dir DIR --wal-dir DIR
+                         [--key VKEY ... | --key-file FILE | --keystore-dir DIR]
+
+Verifies the whole export, then writes its records and its published checkpoint into a new
+write-ahead log in --wal-dir (which must be empty or missing), as one commit of protocol 2
+(docs/format.md §9). For an engine refused with AUDIT_WAL_CORRUPT: move the damaged WAL aside
+(keep it: it is the evidence), rebuild, restart. Records the damaged WAL held beyond the
+export's checkpoint were never published and are not in the new WAL.
+${KEY_HELP}
+
+Exit status: 0 rebuilt; 1 the export does not verify; 2 usage or I/O error (a --wal-dir that
+holds segments is a usage error).`,
+  options: { 'wal-dir': { type: 'string' }, 'export-dir': { type: 'string' }, ...KEY_OPTIONS },
+  async run(values, _pos, ctx) {
+    const walDir = ctx.path(required(values, 'wal-dir'));
+    const exportDir = ctx.path(required(values, 'export-dir'));
+    const keys = await trustedKeys(values, ctx, () => exportOrigin(ctx, exportDir));
+    let r: Awaited<ReturnType<typeof rebuildWalFromExport>>;
+    try {
+      r = await rebuildWalFromExport({ exportDir, walDir, keys });
+    } catch (err) {
+      if (isAuditError(err, 'AUDIT_VERIFY_FAILED')) {
+        ctx.out(`FAIL: ${err.message}`);
+        return EXIT_FAILED;
+      }
+      if (isAuditError(err, 'AUDIT_INVALID_ARGUMENT')) throw new UsageError(err.message);
+      throw err;
+    }
+    ctx.out(`OK: wrote ${join(walDir, r.segment)}: log ${r.origin}, ${r.size} records under the export's checkpoint`);
+    ctx.out('next: start the host with AUDIT_WAL_DIR set to it; it recovers and continues the log');
+    return EXIT_OK;
+  },
+};
+
 // ---------------------------------------------------------------------------------------------
 // kms
 
@@ -644,7 +683,7 @@ variable, the value and what is allowed); 2 FILE cannot be read.`,
 
 // ---------------------------------------------------------------------------------------------
 
-const COMMANDS: readonly Command[] = [auditVerify, auditRange, auditProve, auditVerifyReceipt, auditReplay, kmsKeygen, kmsList, kmsRotate, configCheck];
+const COMMANDS: readonly Command[] = [auditVerify, auditRange, auditProve, auditVerifyReceipt, auditReplay, auditWalRebuild, kmsKeygen, kmsList, kmsRotate, configCheck];
 const GROUPS = ['audit', 'kms', 'config'] as const;
 
 function topHelp(): string {

@@ -15,6 +15,11 @@ import type { MemoryLog, SignedCheckpoint } from './memory.js';
 export interface AppendedBatch {
   readonly firstSeq: number;
   readonly records: readonly Uint8Array[];
+  /**
+   * With signBeforeDurable: the checkpoint note signed for the batch's end size (undefined when
+   * there is no signer or signing failed), for the WAL to write in the same commit (format §9.1).
+   */
+  readonly checkpoint?: Promise<string | undefined>;
 }
 
 /** What became of a batch before signing: fsynced by the WAL, kept in memory only, or the WAL failed. */
@@ -32,7 +37,8 @@ export interface AppenderHooks {
   /** Called when a durable ack cannot be given (the WAL failed for its batch). */
   notDurable?(id: string): unknown;
   onAppended(count: number, bytes: number): void;
-  onCheckpoint(cp: SignedCheckpoint): void;
+  /** A new checkpoint of the log; `written` when the WAL already wrote it in its batch's commit (format §9.1). */
+  onCheckpoint(cp: SignedCheckpoint, written?: boolean): void;
   onError(err: unknown): void;
 }
 
@@ -55,6 +61,8 @@ export class Appender {
   private windowMs = 0;
   private firstWaitAt = 0;
   private windowTimer: NodeJS.Timeout | undefined;
+  /** WAL protocol 2: each batch's checkpoint is signed before its write, and committed after its fsync. */
+  private signBeforeDurable = false;
 
   constructor(
     private readonly log: MemoryLog,
@@ -76,6 +84,15 @@ export class Appender {
   /** Group-commit window: a batch smaller than batchMax waits up to `ms` for company (WAL mode). */
   setWindow(ms: number): void {
     this.windowMs = ms;
+  }
+
+  /**
+   * Sign each batch's checkpoint before handing the batch to beforeSign (which writes it with the
+   * records, format §9.1); it becomes the log's checkpoint, and durable acks resolve, only after
+   * beforeSign reports the batch durable.
+   */
+  setSignBeforeDurable(on: boolean): void {
+    this.signBeforeDurable = on;
   }
 
   /** Hold appending (records queue up) until release(): used while the WAL is being recovered. */
@@ -199,8 +216,10 @@ export class Appender {
         this.hooks.onAppended(n, bytesTotal);
         // The root now, while every leaf of this size is surely held (later batches may evict).
         const end = { size: this.log.size, root: this.log.root() };
-        const durability = this.hooks.beforeSign ? this.hooks.beforeSign({ firstSeq, records }) : ('memory' as const);
-        this.chain(durability, waiting, end);
+        const presigned = this.signBeforeDurable && this.signers.length > 0 ? this.presign(end) : undefined;
+        const checkpoint = presigned?.then((cp) => cp?.note);
+        const durability = this.hooks.beforeSign ? this.hooks.beforeSign(checkpoint ? { firstSeq, records, checkpoint } : { firstSeq, records }) : ('memory' as const);
+        this.chain(durability, waiting, end, presigned);
       } else if (this.signers.length > 0 && this.inFlight === 0 && (this.log.checkpoint?.size ?? -1) !== this.log.size) {
         // Nothing new, but the newest records are unsigned (a signature failed): sign them now.
         this.chain('memory', undefined, { size: this.log.size, root: this.log.root() });
@@ -214,9 +233,57 @@ export class Appender {
     else if (this.inFlight === 0 && this.waiting === 0) this.wakeIdle();
   }
 
-  private chain(durability: Promise<BatchDurability> | BatchDurability, waiting: { ack: DurableAck; id: string; seq: number }[] | undefined, end: { size: number; root: Uint8Array }): void {
+  private chain(
+    durability: Promise<BatchDurability> | BatchDurability,
+    waiting: { ack: DurableAck; id: string; seq: number }[] | undefined,
+    end: { size: number; root: Uint8Array },
+    presigned?: Promise<SignedCheckpoint | undefined>,
+  ): void {
     this.inFlight++;
-    this.tail = this.tail.then(() => this.complete(durability, waiting, end));
+    this.tail = this.tail.then(() => (presigned ? this.completePresigned(durability, waiting, presigned) : this.complete(durability, waiting, end)));
+  }
+
+  /** Sign the checkpoint for `end` now, for the WAL to write with its batch; a failure is reported and yields undefined. */
+  private presign(end: { size: number; root: Uint8Array }): Promise<SignedCheckpoint | undefined> {
+    const time = this.now();
+    return signNote(formatCheckpoint({ origin: this.log.origin, size: end.size, root: end.root, time }), this.signers).then(
+      (note) => ({ note, size: end.size, root: end.root, time }),
+      (err: unknown) => {
+        this.hooks.onError(err);
+        return undefined;
+      },
+    );
+  }
+
+  /**
+   * Completion under WAL protocol 2: the checkpoint was signed before the write and went out with
+   * the records, so once the batch is durable every record in it is covered by an fsynced
+   * signature — only then is an ack given and the checkpoint handed on. Without a signature
+   * (signing failed) the records are durable but uncommitted: acks are refused (format §9.1).
+   */
+  private async completePresigned(durabilityP: Promise<BatchDurability> | BatchDurability, waiting: { ack: DurableAck; id: string; seq: number }[] | undefined, presigned: Promise<SignedCheckpoint | undefined>): Promise<void> {
+    let unsettled = waiting;
+    try {
+      const durability = await durabilityP;
+      const cp = await presigned;
+      if (waiting !== undefined) {
+        if (durability === 'durable' && cp !== undefined) for (const w of waiting) w.ack.resolve({ id: w.id, seq: w.seq, durable: true });
+        else if (durability === 'memory' && cp !== undefined) for (const w of waiting) w.ack.resolve({ id: w.id, seq: w.seq, durable: false });
+        else for (const w of waiting) w.ack.reject(this.hooks.notDurable?.(w.id) ?? new Error('not durable'));
+        unsettled = undefined;
+      }
+      if (cp !== undefined && (this.log.checkpoint?.size ?? -1) < cp.size) {
+        this.log.setCheckpoint(cp);
+        this.hooks.onCheckpoint(cp, durability === 'durable');
+      }
+    } catch (err) {
+      for (const w of unsettled ?? []) w.ack.reject(err);
+      this.hooks.onError(err);
+    } finally {
+      this.inFlight--;
+      if (this.waiting > 0) this.schedule();
+      else if (this.inFlight === 0 && !this.running && !this.scheduled) this.wakeIdle();
+    }
   }
 
   private async complete(durabilityP: Promise<BatchDurability> | BatchDurability, waiting: { ack: DurableAck; id: string; seq: number }[] | undefined, end: { size: number; root: Uint8Array }): Promise<void> {

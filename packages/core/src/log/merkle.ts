@@ -230,6 +230,14 @@ export class CompactRange {
     this.n++;
   }
 
+  /** An independent copy (to try leaves without committing them). */
+  clone(): CompactRange {
+    const c = new CompactRange();
+    c.stack.push(...this.stack);
+    c.n = this.n;
+    return c;
+  }
+
   root(): Uint8Array {
     if (this.n === 0) return EMPTY_ROOT;
     let r = this.stack[this.stack.length - 1]!;

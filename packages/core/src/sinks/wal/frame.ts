@@ -11,7 +11,10 @@ export const MAX_FRAME_PAYLOAD = 1 << 20;
 export const FRAME_HEADER = 0x01;
 export const FRAME_RECORD = 0x02;
 export const FRAME_CHECKPOINT = 0x03;
-export type FrameType = typeof FRAME_HEADER | typeof FRAME_RECORD | typeof FRAME_CHECKPOINT;
+/** Protocol 2: written after each commit's fdatasync returned; its payload is its own offset (8 bytes, big-endian). */
+export const FRAME_SYNC = 0x04;
+export const SYNC_PAYLOAD_BYTES = 8;
+export type FrameType = typeof FRAME_HEADER | typeof FRAME_RECORD | typeof FRAME_CHECKPOINT | typeof FRAME_SYNC;
 
 export function frameCrc(type: number, payload: Uint8Array): number {
   return crc32(payload, crc32(Uint8Array.of(type)));
@@ -61,7 +64,7 @@ export function readFrame(buf: Uint8Array, off: number, end: number = buf.length
   if (len > MAX_FRAME_PAYLOAD) return { ok: false, why: 'too_long' };
   if (off + FRAME_OVERHEAD + len > end) return { ok: false, why: 'torn' };
   const type = buf[off + 4]!;
-  if (type !== FRAME_HEADER && type !== FRAME_RECORD && type !== FRAME_CHECKPOINT) return { ok: false, why: 'type' };
+  if (type !== FRAME_HEADER && type !== FRAME_RECORD && type !== FRAME_CHECKPOINT && type !== FRAME_SYNC) return { ok: false, why: 'type' };
   const payload = buf.subarray(off + 5, off + 5 + len);
   if (u32(buf, off + 5 + len) !== frameCrc(type, payload)) return { ok: false, why: 'crc' };
   return { ok: true, type, payload, next: off + FRAME_OVERHEAD + len };
@@ -71,4 +74,24 @@ export function hasMagic(buf: Uint8Array): boolean {
   if (buf.length < MAGIC.length) return false;
   for (let i = 0; i < MAGIC.length; i++) if (buf[i] !== MAGIC[i]) return false;
   return true;
+}
+
+/** The payload of a sync mark written at segment offset `offset`. */
+export function syncPayload(offset: number): Uint8Array {
+  const p = new Uint8Array(SYNC_PAYLOAD_BYTES);
+  new DataView(p.buffer).setBigUint64(0, BigInt(offset));
+  return p;
+}
+
+/** Whether a sync mark's payload names `offset`, the offset it was found at. */
+export function isSyncPayloadFor(payload: Uint8Array, offset: number): boolean {
+  return payload.length === SYNC_PAYLOAD_BYTES && new DataView(payload.buffer, payload.byteOffset, payload.byteLength).getBigUint64(0) === BigInt(offset);
+}
+
+/** Whether the frame at `off` is complete and its CRC matches, whatever its type (a CRC-valid unknown type is not a torn write). */
+export function crcIntact(buf: Uint8Array, off: number): boolean {
+  if (off + FRAME_OVERHEAD > buf.length) return false;
+  const len = u32(buf, off);
+  if (len > MAX_FRAME_PAYLOAD || off + FRAME_OVERHEAD + len > buf.length) return false;
+  return u32(buf, off + 5 + len) === frameCrc(buf[off + 4]!, buf.subarray(off + 5, off + 5 + len));
 }

@@ -1,12 +1,15 @@
 import { createHash } from 'node:crypto';
-import { appendFileSync, readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { copyDir, keystore, tempDir } from '../../../test/helpers.js';
 import { createAudit, type AuditEngine, type CreateAuditOptions } from '../../engine.js';
 import { isAuditError } from '../../errors.js';
 import { verifyLog } from '../../verify/verify.js';
-import { FRAME_OVERHEAD, MAGIC, readFrame, FRAME_CHECKPOINT, FRAME_RECORD } from './frame.js';
+import { FRAME_OVERHEAD, MAGIC, readFrame, FRAME_CHECKPOINT, FRAME_RECORD, FRAME_SYNC } from './frame.js';
+
+const V1_FIXTURE = fileURLToPath(new URL('../../../test/fixtures/wal-v1', import.meta.url));
 
 const ev = (i: number) => ({ action: 'test.write', outcome: 'success' as const, attributes: { i, pad: 'p'.repeat(i % 50) } });
 
@@ -100,21 +103,73 @@ describe('WAL recovery', () => {
     await again.close();
   });
 
-  it('keeps fsynced records whose checkpoint frame never reached the disk, and signs them', async () => {
+  it('drops a last write whose checkpoint frame never reached the disk: its records were never acknowledged, and nothing unproven is signed', async () => {
     const root = tempDir();
     const { opts, audit } = await macronode(root);
-    await writeRecords(audit, 0, 40);
+    await writeRecords(audit, 0, 32);
+    const acked = audit.snapshot().records.slice();
     await audit.close();
     const [seg] = segmentFiles(opts.walDir!);
+    const before = statSync(seg!).size;
+    // A last write cut before its checkpoint frame: records 32..39 with no signature over them.
+    const again0 = createAudit(opts);
+    await again0.ready();
+    await writeRecords(again0, 32, 8);
+    await again0.close();
     const fs = frames(seg!);
     const lastCp = fs.filter((f) => f.type === FRAME_CHECKPOINT).at(-1)!;
-    expect(lastCp.end).toBe(statSync(seg!).size);
     truncateSync(seg!, lastCp.offset);
     const again = createAudit(opts);
     await again.ready();
-    expect(again.health().log).toMatchObject({ size: 40, checkpointSize: 40 });
-    expect(verifies(again).ok).toBe(true);
+    expect(again.health().log).toMatchObject({ size: 32, checkpointSize: 32 });
+    expect(again.snapshot().records).toEqual(acked);
+    expect(statSync(seg!).size).toBeGreaterThanOrEqual(before);
+    expect(verifies(again)).toEqual({ ok: true, size: 32 });
     await again.close();
+  });
+
+  it('protocol 1 fixture: keeps fsynced records whose checkpoint frame never reached the disk, and signs them', async () => {
+    const root = tempDir();
+    copyDir(V1_FIXTURE, root);
+    chmodSync(join(root, 'keys'), 0o700);
+    chmodSync(join(root, 'keys', 'k.key'), 0o600);
+    const seg = join(root, 'wal', '00000000000000000000.wal');
+    const lastCp = frames(seg).filter((f) => f.type === FRAME_CHECKPOINT).at(-1)!;
+    expect(lastCp.end).toBe(statSync(seg).size);
+    truncateSync(seg, lastCp.offset);
+    const opts: CreateAuditOptions = { walEnabled: true, walDir: join(root, 'wal'), keystoreDir: join(root, 'keys'), keyId: 'k', origin: 'test.local/wal-v1', env: {} };
+    const again = createAudit(opts);
+    await again.ready();
+    expect(again.health().log).toMatchObject({ size: 45, checkpointSize: 45 });
+    expect(verifies(again)).toEqual({ ok: true, size: 45 });
+    // The engine never appends to a protocol 1 segment: the new checkpoint went into a protocol 2 one.
+    expect(segmentFiles(join(root, 'wal')).map((p) => p.split('/').at(-1))).toEqual(['00000000000000000000.wal', '00000000000000000045.wal']);
+    expect(statSync(seg).size).toBe(lastCp.offset);
+    await again.close();
+    const third = createAudit(opts);
+    await third.ready();
+    expect(third.health().log.size).toBe(45);
+    await third.close();
+  });
+
+  it('protocol 1 fixture: recovers the whole log written by the older engine and continues it', async () => {
+    const root = tempDir();
+    copyDir(V1_FIXTURE, root);
+    chmodSync(join(root, 'keys'), 0o700);
+    chmodSync(join(root, 'keys', 'k.key'), 0o600);
+    const opts: CreateAuditOptions = { walEnabled: true, walDir: join(root, 'wal'), keystoreDir: join(root, 'keys'), keyId: 'k', env: {} };
+    const again = createAudit(opts);
+    await again.ready();
+    expect(again.origin).toBe('test.local/wal-v1');
+    expect(again.health().log).toMatchObject({ size: 45, checkpointSize: 45 });
+    await writeRecords(again, 45, 10);
+    expect(verifies(again)).toEqual({ ok: true, size: 55 });
+    await again.close();
+    const third = createAudit(opts);
+    await third.ready();
+    expect(third.health().log.size).toBe(55);
+    expect(verifies(third)).toEqual({ ok: true, size: 55 });
+    await third.close();
   });
 
   it('refuses to start when a signed record is damaged, and changes nothing on disk', async () => {
@@ -189,14 +244,19 @@ describe('WAL power-loss simulation', () => {
     const signedSize = audit.checkpoint()!.size;
     const durableRecords = audit.snapshot().records.slice();
     // The "unsynced" region: the one write that can be in flight at a crash — the next batch's
-    // record frames (the appender never starts a write before the previous fsync returned).
-    // Its checkpoint frame is written only after that batch's fsync, so it is cut but never flipped.
+    // record frames and its checkpoint frame (protocol 2 writes them together; the appender never
+    // starts a write before the previous fsync returned). The sync mark after it is written only
+    // once that fsync returned, so a file that holds it is no power-loss state: the cut stays
+    // before it, and the flips stay in the records (a flipped checkpoint frame is the same case).
     await writeRecords(audit, 200, 20);
     await audit.close();
     const last = synced.at(-1)!;
-    const full = readFileSync(last.path);
+    const all = readFileSync(last.path);
+    const syncAt = frames(last.path).filter((f) => f.type === FRAME_SYNC).at(-1)!.offset;
+    const full = all.subarray(0, syncAt);
     const batchEnd = frames(last.path).filter((f) => f.type === FRAME_CHECKPOINT).at(-1)!.offset;
     expect(batchEnd).toBeGreaterThan(last.size);
+    expect(syncAt).toBeGreaterThan(batchEnd);
 
     let seed = 12345;
     const rnd = (n: number): number => {

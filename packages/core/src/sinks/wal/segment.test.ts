@@ -23,9 +23,14 @@ describe('WAL segment names', () => {
 
   it('carry origin and first seq in a canonical header frame payload', () => {
     const p = headerPayload('example.com/log', 12);
-    expect(new TextDecoder().decode(p)).toBe('{"first_seq":12,"origin":"example.com/log","v":1}');
-    expect(parseHeader(p)).toEqual({ v: 1, origin: 'example.com/log', first_seq: 12 });
+    expect(new TextDecoder().decode(p)).toBe('{"first_seq":12,"origin":"example.com/log","v":2}');
+    expect(parseHeader(p)).toEqual({ v: 2, origin: 'example.com/log', first_seq: 12 });
+    // Protocol 1 headers (older engines) still parse: their segments are recovered (format §9.3).
+    const v1 = headerPayload('example.com/log', 12, 1);
+    expect(new TextDecoder().decode(v1)).toBe('{"first_seq":12,"origin":"example.com/log","v":1}');
+    expect(parseHeader(v1)).toEqual({ v: 1, origin: 'example.com/log', first_seq: 12 });
     expect(parseHeader(new TextEncoder().encode('{"v":2}'))).toBeUndefined();
+    expect(parseHeader(new TextEncoder().encode('{"first_seq":12,"origin":"example.com/log","v":3}'))).toBeUndefined();
     expect(parseHeader(new Uint8Array([0xff]))).toBeUndefined();
   });
 });

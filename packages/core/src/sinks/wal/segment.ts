@@ -22,21 +22,26 @@ export function listSegments(names: readonly string[]): { name: string; firstSeq
     .sort((a, b) => a.firstSeq - b.firstSeq);
 }
 
+/** The write protocol of segments this engine creates (docs/format.md §9.1); 1 is still recovered (§9.3). */
+export const WAL_PROTOCOL = 2;
+export type WalProtocol = 1 | 2;
+
 export interface SegmentHeader {
-  readonly v: 1;
+  readonly v: WalProtocol;
   readonly origin: string;
   readonly first_seq: number;
 }
 
-export function headerPayload(origin: string, firstSeq: number): Uint8Array {
-  return canonicalBytes({ first_seq: firstSeq, origin, v: 1 });
+export function headerPayload(origin: string, firstSeq: number, protocol: WalProtocol = WAL_PROTOCOL): Uint8Array {
+  return canonicalBytes({ first_seq: firstSeq, origin, v: protocol });
 }
 
 export function parseHeader(payload: Uint8Array): SegmentHeader | undefined {
   try {
     const h = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(payload)) as Record<string, unknown>;
-    if (h['v'] !== 1 || typeof h['origin'] !== 'string' || !Number.isSafeInteger(h['first_seq'])) return undefined;
-    return { v: 1, origin: h['origin'], first_seq: h['first_seq'] as number };
+    const v = h['v'];
+    if ((v !== 1 && v !== 2) || typeof h['origin'] !== 'string' || !Number.isSafeInteger(h['first_seq'])) return undefined;
+    return { v, origin: h['origin'], first_seq: h['first_seq'] as number };
   } catch {
     return undefined;
   }

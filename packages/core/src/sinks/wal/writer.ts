@@ -2,16 +2,15 @@ import { constants } from 'node:fs';
 import { join } from 'node:path';
 import type { Histogram } from 'prom-client';
 import { DIR_MODE, FILE_MODE, type FileHandleLike, type FileOps } from '../fs.js';
-import { FRAME_CHECKPOINT, FRAME_HEADER, FRAME_RECORD, MAGIC, frameSize, writeFrame } from './frame.js';
-import { headerPayload, segmentName } from './segment.js';
+import { FRAME_CHECKPOINT, FRAME_HEADER, FRAME_RECORD, FRAME_SYNC, MAGIC, SYNC_PAYLOAD_BYTES, frameSize, syncPayload, writeFrame } from './frame.js';
+import { WAL_PROTOCOL, headerPayload, segmentName, type WalProtocol } from './segment.js';
 
 /**
- * The WAL writer (docs/format.md §9). One write and one fdatasync per batch, through the FileOps
- * seam and so on the libuv thread pool, never on the event loop. The caller signs a checkpoint
- * only after appendBatch resolves; the checkpoint frame rides in the next batch's write, or is
- * written and synced on its own when no batch follows within IDLE_CHECKPOINT_MS.
+ * The WAL writer, protocol 2 (docs/format.md §9.1). Every write is one or more commits — a batch's
+ * record frames followed by the checkpoint signed for them — then one fdatasync, then a sync mark
+ * (a plain write) that tells recovery those bytes were synced. All of it goes through the FileOps
+ * seam and so on the libuv thread pool, never on the event loop.
  */
-export const IDLE_CHECKPOINT_MS = 50;
 
 export interface WalWriterOptions {
   readonly dir: string;
@@ -19,46 +18,76 @@ export interface WalWriterOptions {
   readonly origin: string;
   readonly segmentBytes: number;
   readonly fsyncSeconds?: Histogram<string>;
-  /** Called when an idle checkpoint write fails (batch writes reject instead). */
+  /** Called when a lone checkpoint's write fails (batch writes reject instead). */
   readonly onError?: (err: unknown) => void;
+}
+
+/** Where the writer continues after recovery. */
+export interface WalTail {
+  readonly name: string;
+  readonly firstSeq: number;
+  readonly length: number;
+  readonly protocol: WalProtocol;
+  /** Records the segment holds. */
+  readonly records: number;
 }
 
 const utf8 = new TextEncoder();
 
+interface Pending {
+  readonly firstSeq: number;
+  readonly records: readonly Uint8Array[];
+  /** The checkpoint signed for this batch's end size, or undefined if signing failed (§9.1). */
+  readonly note: Promise<string | undefined> | string | undefined;
+  readonly resolve: () => void;
+  readonly reject: (err: unknown) => void;
+}
+
 export class WalWriter {
   private fh: FileHandleLike | undefined;
   private segmentLength = 0;
-  private pendingCheckpoint: Uint8Array | undefined;
-  private idleTimer: NodeJS.Timeout | undefined;
   private chain: Promise<void> = Promise.resolve();
   private closed = false;
+  /** Whether the last write ended with a checkpoint: a segment ends only on a commit boundary. */
+  private atCommit = true;
 
   private constructor(private readonly o: WalWriterOptions) {}
 
-  /** Open for appending after recovery: continue `tail` or start the first segment at `nextSeq`. */
-  static async open(o: WalWriterOptions, tail: { name: string; length: number } | undefined, nextSeq: number): Promise<WalWriter> {
+  /**
+   * Open for appending after recovery: continue a protocol 2 `tail`, or start a new segment at
+   * `nextSeq` (no tail yet, or a protocol 1 tail, which is never appended to: §9.3).
+   */
+  static async open(o: WalWriterOptions, tail: WalTail | undefined, nextSeq: number): Promise<WalWriter> {
     const w = new WalWriter(o);
     await o.ops.mkdir(o.dir, DIR_MODE);
-    if (tail !== undefined) {
+    if (tail !== undefined && tail.protocol === WAL_PROTOCOL) {
       w.fh = await o.ops.open(join(o.dir, tail.name), constants.O_WRONLY, FILE_MODE);
       w.segmentLength = tail.length;
+    } else if (tail !== undefined && tail.records === 0) {
+      // A protocol 1 segment with no records has the name a new segment at nextSeq needs. Its
+      // checkpoint frames cover records of earlier segments, and the checkpoint the engine signs
+      // for the recovered size supersedes them: replace it atomically with an empty protocol 2 one.
+      await w.startSegment(nextSeq, true);
     } else {
-      await w.startSegment(nextSeq);
+      await w.startSegment(nextSeq, false);
     }
     return w;
   }
 
-  private async startSegment(firstSeq: number): Promise<void> {
+  private async startSegment(firstSeq: number, replace: boolean): Promise<void> {
     if (this.fh) await this.fh.close();
+    this.fh = undefined;
     const header = headerPayload(this.o.origin, firstSeq);
     const buf = new Uint8Array(MAGIC.length + frameSize(header.length));
     buf.set(MAGIC, 0);
     writeFrame(buf, MAGIC.length, FRAME_HEADER, header);
     const path = join(this.o.dir, segmentName(firstSeq));
-    const fh = await this.o.ops.open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, FILE_MODE);
+    const target = replace ? `${path}.v2.tmp` : path;
+    const fh = await this.o.ops.open(target, constants.O_WRONLY | constants.O_CREAT | (replace ? constants.O_TRUNC : constants.O_EXCL), FILE_MODE);
     this.fh = fh;
     await this.writeAll(buf, 0);
     await fh.sync();
+    if (replace) await this.o.ops.rename(target, path);
     await this.o.ops.syncDir(this.o.dir);
     this.segmentLength = buf.length;
   }
@@ -68,7 +97,7 @@ export class WalWriter {
     while (off < buf.length) off += (await this.fh!.write(buf, off, buf.length - off, position + off)).bytesWritten;
   }
 
-  /** Serialize every file operation: batches, idle checkpoints and rotation never interleave. */
+  /** Serialize every file operation: commits and rotation never interleave. */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.chain.then(fn);
     this.chain = run.then(
@@ -79,13 +108,14 @@ export class WalWriter {
   }
 
   /**
-   * Make records [firstSeq, firstSeq + records.length) durable. Group commit: batches handed over
-   * while a write + fdatasync is in flight wait, and then go out together in one write and one
-   * fdatasync — so under load one fsync covers several appender batches, and the throughput is
-   * not capped at AUDIT_WAL_BATCH records per fsync latency.
+   * Make records [firstSeq, firstSeq + records.length) durable as a commit ending in `note`, the
+   * checkpoint signed for them. Group commit: batches handed over while a write + fdatasync is in
+   * flight wait, and then go out together in one write and one fdatasync — so under load one
+   * fsync covers several appender batches, and the throughput is not capped at AUDIT_WAL_BATCH
+   * records per fsync latency. Resolves after the fdatasync and the sync mark.
    */
-  appendBatch(firstSeq: number, records: readonly Uint8Array[]): Promise<void> {
-    const done = new Promise<void>((resolve, reject) => this.queued.push({ firstSeq, records, resolve, reject }));
+  appendBatch(firstSeq: number, records: readonly Uint8Array[], note?: Promise<string | undefined> | string): Promise<void> {
+    const done = new Promise<void>((resolve, reject) => this.queued.push({ firstSeq, records, note, resolve, reject }));
     if (!this.drainScheduled) {
       this.drainScheduled = true;
       void this.serial(() => this.drain()).catch(() => undefined);
@@ -93,7 +123,7 @@ export class WalWriter {
     return done;
   }
 
-  private queued: { firstSeq: number; records: readonly Uint8Array[]; resolve: () => void; reject: (err: unknown) => void }[] = [];
+  private queued: Pending[] = [];
   private drainScheduled = false;
 
   private async drain(): Promise<void> {
@@ -104,23 +134,35 @@ export class WalWriter {
     if (group.length === 0) return;
     try {
       if (this.closed) throw new Error('WAL is closed');
-      clearTimeout(this.idleTimer);
-      if (this.segmentLength >= this.o.segmentBytes) {
-        await this.flushCheckpointLocked();
-        await this.startSegment(group[0]!.firstSeq);
+      const notes: (Uint8Array | undefined)[] = [];
+      for (const g of group) {
+        const n = await g.note;
+        notes.push(n === undefined ? undefined : utf8.encode(n));
       }
-      const cp = this.pendingCheckpoint;
-      let total = cp ? frameSize(cp.length) : 0;
-      for (const g of group) for (const r of g.records) total += frameSize(r.length);
+      if (this.segmentLength >= this.o.segmentBytes && this.atCommit && group[0]!.records.length > 0) await this.startSegment(group[0]!.firstSeq, false);
+      let total = 0;
+      for (let i = 0; i < group.length; i++) {
+        for (const r of group[i]!.records) total += frameSize(r.length);
+        const n = notes[i];
+        if (n) total += frameSize(n.length);
+      }
       const buf = Buffer.allocUnsafe(total);
-      let off = cp ? writeFrame(buf, 0, FRAME_CHECKPOINT, cp) : 0;
-      for (const g of group) for (const r of g.records) off = writeFrame(buf, off, FRAME_RECORD, r);
+      let off = 0;
+      for (let i = 0; i < group.length; i++) {
+        for (const r of group[i]!.records) off = writeFrame(buf, off, FRAME_RECORD, r);
+        const n = notes[i];
+        if (n) off = writeFrame(buf, off, FRAME_CHECKPOINT, n);
+      }
       await this.writeAll(buf, this.segmentLength);
       const t0 = performance.now();
       await this.fh!.datasync();
       this.o.fsyncSeconds?.observe((performance.now() - t0) / 1000);
       this.segmentLength += total;
-      if (cp === this.pendingCheckpoint) this.pendingCheckpoint = undefined;
+      const mark = Buffer.allocUnsafe(frameSize(SYNC_PAYLOAD_BYTES));
+      writeFrame(mark, 0, FRAME_SYNC, syncPayload(this.segmentLength));
+      await this.writeAll(mark, this.segmentLength);
+      this.segmentLength += mark.length;
+      this.atCommit = notes.at(-1) !== undefined || (this.atCommit && group.every((g) => g.records.length === 0));
       for (const g of group) g.resolve();
     } catch (err) {
       for (const g of group) g.reject(err);
@@ -128,54 +170,32 @@ export class WalWriter {
     }
   }
 
-  /** Queue the checkpoint signed for the last batch; it is written with the next batch or after IDLE_CHECKPOINT_MS. */
+  /**
+   * A checkpoint signed outside a batch (a retried signature, the recovered size at start, the
+   * sealed checkpoint): written as a commit of its own.
+   */
   noteCheckpoint(note: string): void {
     if (this.closed) return;
-    this.pendingCheckpoint = utf8.encode(note);
-    clearTimeout(this.idleTimer);
-    this.idleTimer = setTimeout(() => {
-      this.serial(() => this.flushCheckpointLocked()).catch((err: unknown) => this.o.onError?.(err));
-    }, IDLE_CHECKPOINT_MS);
-    this.idleTimer.unref();
+    this.appendBatch(-1, [], note).catch((err: unknown) => this.o.onError?.(err));
   }
 
-  private async flushCheckpointLocked(): Promise<void> {
-    const cp = this.pendingCheckpoint;
-    if (!cp || !this.fh) return;
-    const buf = Buffer.allocUnsafe(frameSize(cp.length));
-    writeFrame(buf, 0, FRAME_CHECKPOINT, cp);
-    await this.writeAll(buf, this.segmentLength);
-    const t0 = performance.now();
-    await this.fh.datasync();
-    this.o.fsyncSeconds?.observe((performance.now() - t0) / 1000);
-    this.segmentLength += buf.length;
-    if (cp === this.pendingCheckpoint) this.pendingCheckpoint = undefined;
-  }
-
-  /** Write the pending checkpoint now (durably). */
+  /** Resolves when everything handed over so far is written and synced. */
   flush(): Promise<void> {
-    clearTimeout(this.idleTimer);
-    return this.serial(() => this.flushCheckpointLocked());
+    return this.serial(async () => undefined);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
-    clearTimeout(this.idleTimer);
     await this.serial(async () => {
-      try {
-        await this.flushCheckpointLocked();
-      } finally {
-        this.closed = true;
-        await this.fh?.close();
-        this.fh = undefined;
-      }
+      this.closed = true;
+      await this.fh?.close();
+      this.fh = undefined;
     });
   }
 
   /** Abandon the file without writing (after a fault). */
   async abandon(): Promise<void> {
     this.closed = true;
-    clearTimeout(this.idleTimer);
     try {
       await this.fh?.close();
     } catch {
