@@ -13,7 +13,7 @@ export const DRILLS = [
   { name: 'disk-full', script: 'disk-full.mjs', runbook: '§9.2; §4 "Export backlog"; §6.3' },
   { name: 'storm', script: 'storm.mjs', runbook: '§9.3; §4 "High busy_rejections_total"; §6.1' },
   { name: 'bitrot', script: 'bitrot.mjs', runbook: '§9.4; §4 "audit_verify_fail_total > 0"; §6.2' },
-  { name: 'crash', script: 'crash.mjs', runbook: '§7 restore; durable acks (format §9)' },
+  { name: 'crash', script: 'crash.mjs', runbook: '§7 restore; durable acks (format §9); §4 host not ready' },
   { name: 'wal-mutation', script: 'wal-mutation.mjs', runbook: '§4 "WAL corrupt"; format §9.2 recovery rules' },
 ];
 
@@ -44,8 +44,8 @@ if (!flags.includes('--no-report') && only.length === 0) {
     join(reportDir, 'README.md'),
     `# Chaos drills
 
-The runbook's drills (§9) and the failure modes of §4, run against the Fastify example and the engine on this
-machine. Each drill is a script under \`drills/\` that is bounded in time, listens on 127.0.0.1 only, stops by
+The runbook's drills (§9) and the failure modes of §4, run against the example services (the crash drill: all
+three; the others: the Fastify one) and the engine on this machine. Each drill is a script under \`drills/\` that is bounded in time, listens on 127.0.0.1 only, stops by
 itself, and writes its report here. Regenerate all with \`pnpm drills\` (${results.reduce((a, r) => a + r.seconds, 0).toFixed(0)} s in this run), or one with
 \`pnpm drill:<name>\`.
 

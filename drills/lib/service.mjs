@@ -1,6 +1,7 @@
-// The example service (examples/fastify-app) as a drill drives it: a child process on a free
-// loopback port, Macronode with its WAL, export and keystore in the drill's directory, stopped
-// with SIGTERM (clean: drains and signs) or SIGKILL (a crash).
+// An example service as a drill drives it: a child process on a free loopback port, Macronode
+// with its WAL, export and keystore in the drill's directory, stopped with SIGTERM (clean: drains
+// and signs) or SIGKILL (a crash). The Fastify example unless `entry` names another
+// (lib/examples.mjs).
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,10 +27,10 @@ export function serviceEnv(dir, extra = {}) {
  * Start the example. Resolves once it listens (or rejects with its output if it exits or does
  * not listen in time). `env` is added to a copy of this process's environment without AUDIT_*.
  */
-export async function startService({ dir, env = {}, port = 0 }) {
+export async function startService({ dir, env = {}, port = 0, entry = join(examplePath, 'src/server.js') }) {
   mkdirSync(dir, { recursive: true });
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AUDIT_') && !k.startsWith('RON_AUDIT_DRILL_')));
-  const child = spawn(process.execPath, [join(examplePath, 'src/server.js')], {
+  const child = spawn(process.execPath, [entry], {
     cwd: dir,
     env: { ...base, HOST: '127.0.0.1', PORT: String(port), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -82,8 +83,9 @@ export async function startService({ dir, env = {}, port = 0 }) {
   };
 }
 
+/** The verifier key a service printed on shutdown ("verifier key: …", or the Express example's "verifier key=…"). */
 export function verifierKeyOf(output) {
-  return /verifier key: (\S+)/.exec(output)?.[1];
+  return /verifier key[:=] ?(\S+)/.exec(output)?.[1];
 }
 
 /** GET a path and return { status, body } (body parsed as JSON when it is JSON). */

@@ -12,6 +12,10 @@ import { SIZES, checkEngine, engineStorm } from '../storm.mjs';
  */
 const failed = (checks: { failed: { name: string; detail: string }[] }) => checks.failed.map((c) => `${c.name}: ${c.detail}`);
 
+// One quick crash drill (every example) for the tests that read it.
+let crashRun: ReturnType<typeof crash> | undefined;
+const crashQuick = (): ReturnType<typeof crash> => (crashRun ??= crash({ quick: true }));
+
 describe('chaos drills (CI size)', () => {
   it('bitrot: ronctl verify exits 1 naming the range, Micronode counts it, replay from the WAL restores a clean verify', async () => {
     const r = await bitrot({ quick: true });
@@ -23,11 +27,29 @@ describe('chaos drills (CI size)', () => {
   });
 
   it('crash: after kill -9 under load every durable write acknowledged is in the verified log', async () => {
-    const r = await crash({ quick: true });
+    const r = await crashQuick();
     expect(failed(r.checks)).toEqual([]);
     expect(r.figures.durable).toBeGreaterThan(0);
     expect(r.figures.lostDurable).toBe(0);
   });
+
+  it.each(['fastify', 'express', 'nest-express', 'nest-fastify'])(
+    'crash on the %s example: 0 acknowledged POST /orders lost to kill -9; a restart whose recovery refuses is /readyz 503 AUDIT_WAL_CORRUPT, writes 503, nothing appended',
+    async (name) => {
+      const r = await crashQuick();
+      expect(failed(r.checks)).toEqual([]);
+      const e = r.figures.examples[name];
+      expect(e.durable).toBeGreaterThan(0);
+      expect(e.lostDurable).toBe(0);
+      expect(e.plain).toBeGreaterThan(0);
+      expect(e.refusal.readyz).toMatchObject({ status: 503, ready: false });
+      expect(e.refusal.readyz.reasons.map((x: { code: string }) => x.code)).toContain('AUDIT_WAL_CORRUPT');
+      expect(e.refusal.writes).toHaveLength(10);
+      for (const w of e.refusal.writes) expect(w).toMatchObject({ status: 503, retryAfter: '1', auditId: null });
+      expect(e.refusal.appended).toBe(0);
+      expect(e.refusal.unchanged).toBe(true);
+    },
+  );
 
   it('disk full: export and WAL volumes fill, the host keeps serving degraded, a restart recovers and verifies', async () => {
     const r = await diskFull({ quick: true });

@@ -37,6 +37,18 @@ function start(env: Record<string, string>): { child: ChildProcessWithoutNullStr
   return { child, out: () => out, url, exit };
 }
 
+/**
+ * The example listens before its WAL is recovered and answers audited routes 503 until it has
+ * (issue 13 item 8): wait for /readyz, as a load balancer would, before audited traffic.
+ */
+async function untilReady(url: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while ((await fetch(`${url}/readyz`)).status !== 200) {
+    if (Date.now() > deadline) throw new Error(`${url} did not become ready`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
 describe('examples/express-app', () => {
   it('serves, audits, and on SIGTERM drains and prints the final checkpoint and verifier key', async () => {
     keystore = await mkdtemp(join(tmpdir(), 'ron-audit-express-app-'));
@@ -44,6 +56,7 @@ describe('examples/express-app', () => {
     const url = await app.url;
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(app.out()).toMatch(/generated signing key "example"/);
+    await untilReady(url);
 
     const health = await fetch(`${url}/healthz`);
     expect(health.status).toBe(200);

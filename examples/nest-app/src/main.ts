@@ -36,4 +36,6 @@ process.on('SIGHUP', () => {
   );
 });
 await app.listen(port, host);
-console.log(`nest-app (${platform}) listening on http://${host.includes(':') ? `[${host}]` : host}:${port}`);
+// The bound port, not the configured one: PORT=0 (tests, drills) picks a free port.
+const bound = (app.getHttpServer() as { address(): { port: number } | string | null }).address();
+console.log(`nest-app (${platform}) listening on http://${host.includes(':') ? `[${host}]` : host}:${typeof bound === 'object' && bound !== null ? bound.port : port}`);

@@ -49,7 +49,14 @@ async function startExample(env: Record<string, string>): Promise<Started> {
     if (Date.now() > deadline || child.exitCode !== null) throw new Error(`example did not start:\n${out}`);
     await new Promise((r) => setTimeout(r, 25));
   }
-  return { child, url: `http://127.0.0.1:${port}`, output: () => out, exited };
+  const url = `http://127.0.0.1:${port}`;
+  // The app listens before its WAL is recovered and answers audited routes 503 until it has
+  // (issue 13 item 8): wait for /readyz, as a load balancer would, before audited traffic.
+  while ((await fetch(`${url}/readyz`)).status !== 200) {
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`example did not become ready:\n${out}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return { child, url, output: () => out, exited };
 }
 
 beforeAll(() => {

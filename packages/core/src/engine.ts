@@ -30,6 +30,16 @@ import { nodeFileOps, type FileOps } from './sinks/fs.js';
  */
 
 export const KEY_RETRY_MS = 5000;
+
+/**
+ * Why an engine with a WAL or an export is not ready while it starts: until recovery has finished
+ * it may still refuse (AUDIT_WAL_CORRUPT, AUDIT_ROLLBACK), and a record admitted meanwhile would be
+ * acknowledged and then dropped. So nothing is admitted before (queue/front.ts).
+ */
+const RECOVERING: HealthReason = {
+  code: 'AUDIT_NOT_READY',
+  message: 'starting: recovering the write-ahead log and checking the export; audited requests are refused until this has finished',
+};
 export { RELOADABLE_KEYS, DEFAULT_CLOSE_TIMEOUT_MS } from './config.js';
 
 export interface CreateAuditOptions extends AuditOptions {
@@ -254,6 +264,7 @@ export class Engine extends AdmissionFront implements AuditEngine {
       return;
     }
     this.status = 'starting';
+    if (sinks) this.reasons = [RECOVERING];
     // A batch waits up to the window for company: one signature (and, with the WAL, one fsync)
     // then covers more records, at the price of that much latency.
     this.appender.setWindow(this.config.walEnabled ? this.config.walWindowMs : this.config.batchWindowMs);
@@ -284,11 +295,13 @@ export class Engine extends AdmissionFront implements AuditEngine {
       }
       this.sinksOpen = true;
       if (this.signer) await this.checkRotation();
+      this.openAfterRecovery();
       this.appender.release();
       await this.appender.idle();
       this.sinks.offerRecovered(this.log.checkpoint);
     } else {
       this.sinksOpen = true;
+      this.openAfterRecovery();
     }
     if (this.status !== 'ready') throw new AuditError(this.reasons[0]?.code ?? 'AUDIT_NOT_READY', this.reasons[0]?.message ?? 'not ready');
     this.logger.info(
@@ -309,8 +322,10 @@ export class Engine extends AdmissionFront implements AuditEngine {
       this.vkey = parseVerifierKey(formatVerifierKey(this.origin, signer.publicKey));
       if (this.sinksOpen) await this.checkRotation();
       this.installSigners();
-      this.status = this.fatal ? 'not_ready' : 'ready';
-      this.reasons = this.fatal ? [this.fatal] : [];
+      // The key alone does not make the engine ready while the WAL is being recovered: start() does, once it is.
+      const recovering = this.sinks !== undefined && !this.sinksOpen;
+      this.status = this.fatal ? 'not_ready' : recovering ? 'starting' : 'ready';
+      this.reasons = this.fatal ? [this.fatal] : recovering ? [RECOVERING] : [];
     } catch (err) {
       // close() won the race with this load: it stays closed and retries nothing.
       if (this.status === 'closing' || this.status === 'closed') return;
@@ -332,6 +347,18 @@ export class Engine extends AdmissionFront implements AuditEngine {
         this.keyTimer.unref();
       }
     }
+  }
+
+  /**
+   * Recovery has finished without refusing: ready if the key is loaded. A key retry that succeeded
+   * during recovery left the engine 'starting' and its timer running; this is the ready it waited for.
+   */
+  private openAfterRecovery(): void {
+    if (this.status !== 'starting' || this.signer === undefined || this.fatal !== undefined) return;
+    this.status = 'ready';
+    this.reasons = [];
+    clearInterval(this.keyTimer);
+    this.keyTimer = undefined;
   }
 
   /** Checkpoint signers now: the current key, the old one while a rotation cross-signs, and ML-DSA-44 if enabled. */

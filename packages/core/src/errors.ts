@@ -10,7 +10,7 @@ export const ERROR_CODES = {
   AUDIT_NOT_CANONICAL: 'A value cannot be represented in RFC 8785 canonical JSON (NaN, Infinity, lone surrogate, cycle, unsupported type), or bytes are not in canonical form.',
   AUDIT_QUEUE_FULL: 'The bounded audit queue is full (reserved + pending = AUDIT_QUEUE_DEPTH); the record was shed and counted.',
   AUDIT_SATURATED: 'HTTP answer of the adapters (503 + Retry-After) when admission is refused because the audit queue is full.',
-  AUDIT_NOT_READY: 'The engine cannot accept records now (key unavailable, failed start); health() says why.',
+  AUDIT_NOT_READY: 'The engine cannot accept records now (still recovering its WAL at start-up, key unavailable, failed start); health() says why.',
   AUDIT_CLOSED: 'The engine has been closed (or is closing) and accepts no new records.',
   AUDIT_DISABLED: 'Auditing is switched off (AUDIT_ENABLED=false); nothing is recorded.',
   AUDIT_KEY_UNAVAILABLE: 'The signing key for AUDIT_KEY_ID is missing or unreadable in the keystore.',

@@ -3,6 +3,7 @@ import { resolveConfig, type AuditConfig } from '../config.js';
 import type { CreateAuditOptions } from '../engine.js';
 import { AuditError, invalidArgument } from '../errors.js';
 import type { DurableAck } from '../log/appender.js';
+import type { AuditHealth } from '../health.js';
 import type { AuditMetrics, DropReason } from '../metrics.js';
 import { prepareEvent, prepareOversized, prepareReduced, uuidv7, type AuditEvent, type PreparedEvent } from '../record/record.js';
 import type { Admission, Slot } from './admission.js';
@@ -26,6 +27,33 @@ export abstract class AdmissionFront {
   protected abstract fillRefusal(): { reason: DropReason; error: AuditError } | undefined;
   /** Hand on an admitted, prepared record (an oversized one carries `oversizeOf`). */
   protected abstract dispatch(prepared: PreparedEvent, ack: DurableAck | undefined): void;
+  abstract health(): AuditHealth;
+
+  /** Set once the engine has been seen past 'starting'; from then on gate() alone decides. */
+  private started = false;
+
+  /**
+   * gate(), and nothing admitted while an engine with a WAL or an export is still starting: its
+   * recovery may yet refuse (AUDIT_WAL_CORRUPT, AUDIT_ROLLBACK), and a record admitted now would be
+   * answered 2xx with an Audit-Id and then dropped (issue 13 item 8). Without sinks there is nothing
+   * to recover, and a record emitted before the key is loaded is signed as soon as it is.
+   */
+  private admissible(): void {
+    this.gate();
+    if (this.started) return;
+    if (!this.config.walEnabled && !this.config.exportEnabled) {
+      this.started = true;
+      return;
+    }
+    const h = this.health();
+    if (h.status !== 'starting') {
+      this.started = true;
+      return;
+    }
+    this.metrics.drops.inc({ reason: 'not_ready' });
+    const why = h.reasons[0]?.message ?? 'starting';
+    throw new AuditError('AUDIT_NOT_READY', `audit engine is not ready: ${why}`, { retryAfterSeconds: this.config.retryAfterSeconds });
+  }
 
   protected queueFull(endpoint: string): AuditError {
     this.metrics.busyRejections.inc({ endpoint });
@@ -35,7 +63,7 @@ export abstract class AdmissionFront {
   }
 
   emit(event: AuditEvent, ack?: DurableAck): { id: string } {
-    this.gate();
+    this.admissible();
     if (this.admission.saturated) {
       this.metrics.drops.inc({ reason: 'audit_backpressure' });
       throw this.queueFull('emit');
@@ -60,7 +88,7 @@ export abstract class AdmissionFront {
 
   reserve(options: { endpoint?: string; longLived?: boolean } = {}): ReservedSlot {
     checkReserveOptions(options);
-    this.gate();
+    this.admissible();
     const slot = this.admission.tryReserve(Date.now(), options.longLived === true);
     if (slot === null) throw this.queueFull(options.endpoint ?? 'reserve');
     return new ReservedSlot(this, slot, uuidv7());
