@@ -210,12 +210,15 @@ const auditVerify: Command = {
 
 Verifies the export (docs/format.md §10): the checkpoint's signature under the keys trusted at
 its size (walking key announcements and retirements from the trust root, §12), every record's
-canonical form, version, seq and chain link, the Merkle root, and every hash tile present.
+canonical form, version, seq, chain link and member rules (§2.2), the Merkle root, and every
+hash tile present.
 
   --export-dir DIR          the export directory (AUDIT_EXPORT_DIR). With worker lanes
                             (AUDIT_WORKERS > 0) it holds one export per lane, lane-<i>/: each
-                            is verified (and --wal-dir's lane-<i>/ compared), exit 0 only if
-                            all verify
+                            is verified (and --wal-dir's lane-<i>/ compared), then the lanes as
+                            a set (none missing, extra or swapped, format §1); exit 0 only if
+                            all verify. A checkpoint of its own next to lane-<i>/ folders is
+                            verified too
   --full                    check every hash tile too (the default without --since/--until)
   --since TS, --until TS    count the records whose time is in the window. The chain and the
                             tree are still checked from seq 0 (each link depends on the one
@@ -228,7 +231,8 @@ canonical form, version, seq and chain link, the Merkle root, and every hash til
 ${KEY_HELP}
 
 Exit status: 0 everything verifies ("OK: …"); 1 verification failed ("FAIL: <reason>: …",
-naming the first bad seq range, record and time); 2 usage or I/O error.`,
+naming the first bad seq range, record and time, values shown as JSON); 2 usage or I/O error
+(a key given twice included).`,
   options: {
     'export-dir': { type: 'string' },
     full: { type: 'boolean' },
@@ -282,9 +286,9 @@ naming the first bad seq range, record and time); 2 usage or I/O error.`,
     } else {
       ctx.out(`set: lane-0 … lane-${set.count - 1} of ${set.base ?? '?'}, all present`);
     }
-    const what = `${lanes.length} lanes${top ? ' and the top-level log' : ''}`;
+    const what = `${lanes.length} lane${lanes.length === 1 ? '' : 's'}${top ? ' and the top-level log' : ''}`;
     if (laneFailed || (top && failed && set.failure === null)) ctx.out(`FAIL: ${what}, at least one does not verify`);
-    else if (set.failure !== null) ctx.out(`FAIL: ${what} verify, but not as one complete set of lanes`);
+    else if (set.failure !== null) ctx.out(`FAIL: ${what} verified, but not as one complete set of lanes`);
     else ctx.out(`OK: ${what}, ${records} records verified`);
     return failed ? EXIT_FAILED : EXIT_OK;
   },
