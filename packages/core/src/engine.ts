@@ -158,6 +158,8 @@ export interface EngineInternals {
   readonly onTaken?: (count: number) => void;
   /** An engine record (key rotation) entered the queue, admitted outside the main thread's admission. */
   readonly onInternal?: () => void;
+  /** Extension lines for every checkpoint: a lane's `lane i/n` (format §5). */
+  readonly checkpointExtensions?: readonly string[];
 }
 
 let backendsInstalled: Promise<'fast' | 'pure'> | undefined;
@@ -258,6 +260,7 @@ export class Engine extends AdmissionFront implements AuditEngine {
         this.logger.error({ err, 'audit.error': (err as AuditError).code ?? 'unknown' }, 'audit appender error');
       },
     });
+    this.appender.checkpointExtensions = internals.checkpointExtensions ?? [];
     if (!this.config.enabled) {
       this.status = 'disabled';
       this.readyPromise = Promise.resolve();

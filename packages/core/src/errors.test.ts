@@ -5,6 +5,8 @@ import { VERIFY_FAILURE_REASONS } from './log/memory.js';
 import { createAudit } from './engine.js';
 import { localSigner } from './sign/signer.js';
 import { verifyLog } from './verify/verify.js';
+import { FIELD_FAILURE_REASONS } from './verify/fields.js';
+import { LANE_SET_FAILURE_REASONS } from './verify/lanes.js';
 
 const doc = readFileSync(new URL('../../../docs/errors.md', import.meta.url), 'utf8');
 
@@ -31,6 +33,18 @@ group('docs/errors.md', () => {
     expect(names.length).toBe(new Set(names).size);
     // verifyLog reports two reasons of its own besides the shared VERIFY_FAILURE_REASONS.
     expect([...names].sort()).toEqual([...VERIFY_FAILURE_REASONS, 'malformed_checkpoint', 'truncated'].sort());
+  });
+
+  it('lists exactly the record field reasons of format §2.2, each once', () => {
+    const names = tableNames('Record field reasons');
+    expect(names.length).toBe(new Set(names).size);
+    expect([...names].sort()).toEqual([...FIELD_FAILURE_REASONS].sort());
+  });
+
+  it('lists exactly the lane set reasons, each once', () => {
+    const names = tableNames('Lane set reasons');
+    expect(names.length).toBe(new Set(names).size);
+    expect([...names].sort()).toEqual([...LANE_SET_FAILURE_REASONS].sort());
   });
 
   it('the two reasons only verifyLog reports are the ones it really reports', async () => {

@@ -82,6 +82,10 @@ export { ExportWriter, EXPORT_WRITE_CONCURRENCY } from './sinks/export/writer.js
 export type { ExportWriterOptions, OfferedCheckpoint } from './sinks/export/writer.js';
 export { verifyExport, readExportRange } from './verify/export.js';
 export type { ExportVerifyOptions, ExportVerifyReport, ExportFailure, ExportFailureReason, ExportRecord } from './verify/export.js';
+export { verifyLaneSet, checkLaneSet, LANE_SET_FAILURE_REASONS } from './verify/lanes.js';
+export type { LaneSetVerifyReport, LaneSetCheck, LaneSetFailure, LaneSetFailureReason, LaneEntry } from './verify/lanes.js';
+export { checkFields, FIELD_FAILURE_REASONS } from './verify/fields.js';
+export type { FieldFailure, FieldFailureReason } from './verify/fields.js';
 export { formatReceipt, parseReceipt, verifyReceipt, proveFromExport, RECEIPT_HEADER } from './verify/receipt.js';
 export type { Receipt, ReceiptVerification, ReceiptFailureReason } from './verify/receipt.js';
 export { replayWalToExport } from './sinks/export/replay.js';

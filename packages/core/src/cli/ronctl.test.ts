@@ -69,6 +69,9 @@ describe('ronctl: commands and help', () => {
     [['audit', 'verify'], /--export-dir is required/],
     [['audit', 'verify', '--export-dir', 'export'], /no trusted key/],
     [['audit', 'verify', '--export-dir', 'export', '--key', 'garbage'], /--key "garbage": invalid verifier key/],
+    // Format §6 rule 4: the same verifier key given twice is ambiguous (issue 13 item 9).
+    [['audit', 'verify', '--export-dir', 'export', '--key', V1, '--key', V1], /the key \S+ is given twice/],
+    [['audit', 'range', '--export-dir', 'export', '--key', V1, '--key', V1, '--from', '0', '--to', '1'], /is given twice/],
     [['audit', 'verify', '--export-dir', 'export', '--key', V1, '--since', 'yesterday'], /--since: expected an RFC 3339 time/],
     [['audit', 'verify', '--export-dir', 'export', '--key', V1, '--since', '2026-11-28T00:00:00Z', '--until', '2026-11-27T00:00:00Z'], /--until is before --since/],
     [['audit', 'verify', '--export-dir', 'export', '--key', V1, 'extra'], /unexpected argument "extra"/],

@@ -1,4 +1,4 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfigFile, type LoadedConfig } from '../config-file.js';
@@ -14,6 +14,7 @@ import { rebuildWalFromExport } from '../sinks/wal/rebuild.js';
 import { nodeFileOps } from '../sinks/fs.js';
 import { readExportRange, verifyExport, type ExportFailure, type ExportVerifyReport } from '../verify/export.js';
 import { parseReceipt, proveFromExport, verifyReceipt } from '../verify/receipt.js';
+import { checkLaneSet, hasOwnCheckpoint, laneDirNames, type LaneEntry } from '../verify/lanes.js';
 import { compareWalWithExport } from '../verify/wal-export.js';
 import { PG_MIGRATE_HELP, pgMigrateCommand, pgVerifyCommand } from './pg.js';
 import { keysFromFlags } from './trust.js';
@@ -210,12 +211,15 @@ const auditVerify: Command = {
 
 Verifies the export (docs/format.md §10): the checkpoint's signature under the keys trusted at
 its size (walking key announcements and retirements from the trust root, §12), every record's
-canonical form, version, seq and chain link, the Merkle root, and every hash tile present.
+canonical form, version, seq, chain link and member rules (§2.2), the Merkle root, and every
+hash tile present.
 
   --export-dir DIR          the export directory (AUDIT_EXPORT_DIR). With worker lanes
                             (AUDIT_WORKERS > 0) it holds one export per lane, lane-<i>/: each
-                            is verified (and --wal-dir's lane-<i>/ compared), exit 0 only if
-                            all verify
+                            is verified (and --wal-dir's lane-<i>/ compared), then the lanes as
+                            a set (none missing, extra or swapped, format §1); exit 0 only if
+                            all verify. A checkpoint of its own next to lane-<i>/ folders is
+                            verified too
   --full                    check every hash tile too (the default without --since/--until)
   --since TS, --until TS    count the records whose time is in the window. The chain and the
                             tree are still checked from seq 0 (each link depends on the one
@@ -228,7 +232,8 @@ canonical form, version, seq and chain link, the Merkle root, and every hash til
 ${KEY_HELP}
 
 Exit status: 0 everything verifies ("OK: …"); 1 verification failed ("FAIL: <reason>: …",
-naming the first bad seq range, record and time); 2 usage or I/O error.`,
+naming the first bad seq range, record and time, values shown as JSON); 2 usage or I/O error
+(a key given twice included).`,
   options: {
     'export-dir': { type: 'string' },
     full: { type: 'boolean' },
@@ -241,40 +246,57 @@ naming the first bad seq range, record and time); 2 usage or I/O error.`,
   },
   async run(values, _pos, ctx) {
     const dir = ctx.path(required(values, 'export-dir'));
-    const walDir = str(values, 'wal-dir');
+    const walDir = str(values, 'wal-dir') === undefined ? undefined : ctx.path(str(values, 'wal-dir')!);
     // An engine with worker lanes exports one log per lane under <dir>/lane-<i> (docs/scaling.md).
-    const lanes = await laneDirs(dir);
-    if (lanes.length === 0) return (await verifyExportDir(values, ctx, dir, walDir === undefined ? undefined : ctx.path(walDir), '')).code;
+    const lanes = await laneDirNames(nodeFileOps, dir);
+    const top = await hasOwnCheckpoint(nodeFileOps, dir);
+    if (lanes.length === 0) return (await verifyExportDir(values, ctx, dir, walDir, '')).code;
+    const json = values['json'] === true;
+    // Both a checkpoint and lane folders: the in-thread log that was there before AUDIT_WORKERS
+    // went from 0 to N, and the lanes. Both are checked (docs/cli.md): verifying only one would
+    // let the other be damaged unseen.
     let failed = false;
-    let records = 0;
-    const reports: unknown[] = [];
-    for (const lane of lanes) {
-      const r = await verifyExportDir(values, ctx, join(dir, lane), walDir === undefined ? undefined : join(ctx.path(walDir), lane), `${lane}: `, reports);
+    let topJson: unknown;
+    if (top) {
+      const collect: unknown[] = [];
+      const r = await verifyExportDir(values, ctx, dir, walDir, 'top-level: ', json ? collect : undefined);
       failed ||= r.code !== EXIT_OK;
-      records += r.verified;
+      topJson = collect[0];
     }
-    if (values['json'] === true) ctx.out(JSON.stringify({ ok: !failed, lanes: reports }));
-    else ctx.out(failed ? `FAIL: ${lanes.length} lanes, at least one does not verify` : `OK: ${lanes.length} lanes, ${records} records verified`);
+    let records = 0;
+    let laneFailed = false;
+    const reports: unknown[] = [];
+    const entries: LaneEntry[] = [];
+    for (const lane of lanes) {
+      const r = await verifyExportDir(values, ctx, join(dir, lane), walDir === undefined ? undefined : join(walDir, lane), `${lane}: `, json ? reports : undefined);
+      laneFailed ||= r.code !== EXIT_OK;
+      records += r.verified;
+      entries.push({ name: lane, origin: r.report?.origin ?? null, lane: r.report?.lane ?? null, time: r.report?.checkpointTime ?? null });
+    }
+    // Each lane is a complete log on its own: only the set check sees a lane deleted, added or moved.
+    const set = checkLaneSet(entries);
+    failed ||= laneFailed || set.failure !== null;
+    if (json) {
+      ctx.out(JSON.stringify({ ok: !failed, ...(top ? { top: topJson } : {}), lanes: reports, set: { ok: set.failure === null, count: set.count, base: set.base, failure: set.failure } }));
+      return failed ? EXIT_FAILED : EXIT_OK;
+    }
+    if (set.failure !== null) {
+      ctx.out(`FAIL: ${set.failure.reason}: ${set.failure.message}`);
+    } else if (set.count === null) {
+      ctx.out(`note: no lane's checkpoint has a "lane" line (written before format §5 had it): a deleted or added lane cannot be detected until every lane has signed again`);
+    } else {
+      ctx.out(`set: lane-0 … lane-${set.count - 1} of ${set.base ?? '?'}, all present`);
+    }
+    const what = `${lanes.length} lane${lanes.length === 1 ? '' : 's'}${top ? ' and the top-level log' : ''}`;
+    if (laneFailed || (top && failed && set.failure === null)) ctx.out(`FAIL: ${what}, at least one does not verify`);
+    else if (set.failure !== null) ctx.out(`FAIL: ${what} verified, but not as one complete set of lanes`);
+    else ctx.out(`OK: ${what}, ${records} records verified`);
     return failed ? EXIT_FAILED : EXIT_OK;
   },
 };
 
-/** The lane-<i> subdirectories of an export directory that has no checkpoint of its own, in lane order. */
-async function laneDirs(dir: string): Promise<string[]> {
-  if ((await readOptional(nodeFileOps, resolve(dir, 'checkpoint'))) !== null) return [];
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch {
-    return [];
-  }
-  return names
-    .filter((n) => /^lane-\d+$/.test(n))
-    .sort((a, b) => Number(a.slice(5)) - Number(b.slice(5)));
-}
-
 /** Verify one export directory and print its report (each line prefixed, for lanes); JSON reports go to `collect` when given. */
-async function verifyExportDir(values: Values, ctx: Context, dir: string, walDir: string | undefined, prefix: string, collect?: unknown[]): Promise<{ code: number; verified: number }> {
+async function verifyExportDir(values: Values, ctx: Context, dir: string, walDir: string | undefined, prefix: string, collect?: unknown[]): Promise<{ code: number; verified: number; report?: ExportVerifyReport }> {
   const since = str(values, 'since') === undefined ? undefined : parseTime('since', str(values, 'since')!);
   const until = str(values, 'until') === undefined ? undefined : parseTime('until', str(values, 'until')!);
   if (since !== undefined && until !== undefined && until < since) throw new UsageError('--until is before --since');
@@ -306,19 +328,20 @@ async function verifyExportDir(values: Values, ctx: Context, dir: string, walDir
     const json = { ...report, ok, ...(wal !== undefined ? { wal } : {}) };
     if (collect) collect.push(json);
     else ctx.out(JSON.stringify(json));
-    return { code, verified: report.verified };
+    return { code, verified: report.verified, report };
   }
   if (!report.ok) {
     for (const l of failureLines(report.failure!)) out(l);
-    return { code, verified: report.verified };
+    return { code, verified: report.verified, report };
   }
   if (wal !== undefined && !wal.ok) {
     out(`FAIL: wal_mismatch: ${wal.mismatch!.message}`);
     out(`  record: seq ${wal.mismatch!.seq}`);
-    return { code, verified: report.verified };
+    return { code, verified: report.verified, report };
   }
   out(okLine(report));
   out(`  origin: ${report.origin}`);
+  if (report.lane !== null) out(`  lane:   ${report.lane.index} of a set of ${report.lane.count}`);
   out(`  trusted keys at size ${report.size}: ${report.keysTrusted.join(', ')}`);
   if (windowed) {
     const from = since === undefined ? 'the start' : new Date(since).toISOString();
@@ -326,7 +349,7 @@ async function verifyExportDir(values: Values, ctx: Context, dir: string, walDir
     out(`  window: ${report.inRange} records with time in [${from}, ${to}] (chain and tree checked from seq 0)`);
   }
   if (wal !== undefined) out(`  wal: agrees with the export on ${wal.compared} records; it holds ${wal.walRecords - report.size > 0 ? wal.walRecords - report.size : 0} more not yet published`);
-  return { code, verified: report.verified };
+  return { code, verified: report.verified, report };
 }
 
 const auditRange: Command = {

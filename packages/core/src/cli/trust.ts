@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { parseVerifierKey } from '../sign/note.js';
+import { keyIdHex, parseVerifierKey } from '../sign/note.js';
 
 /**
  * Trusted verifier keys given on the command line: `--key VKEY` (repeatable) and `--key-file FILE`
@@ -14,12 +14,20 @@ export async function keysFromFlags(keys: readonly string[], files: readonly str
       if (t.length > 0 && !t.startsWith('#')) out.push(t);
     }
   }
+  // Format §6 rule 4: a trust list naming one (key name, key ID) twice is ambiguous, so it is a
+  // usage error here rather than something the verdict could depend on.
+  const seen = new Map<string, string>();
   for (const k of out) {
+    const shown = JSON.stringify(k.length > 80 ? `${k.slice(0, 80)}…` : k);
+    let id: string;
     try {
-      parseVerifierKey(k);
+      const v = parseVerifierKey(k);
+      id = `${v.name}+${keyIdHex(v.keyId)}`;
     } catch (err) {
-      throw usage(`--key ${JSON.stringify(k.length > 80 ? `${k.slice(0, 80)}…` : k)}: ${(err as Error).message}`);
+      throw usage(`--key ${shown}: ${(err as Error).message}`);
     }
+    if (seen.has(id)) throw usage(`--key ${shown}: the key ${id} is given twice${seen.get(id) === k ? '' : ' (two keys with one name and key ID)'}; a trust list must name each key once (docs/format.md §6)`);
+    seen.set(id, k);
   }
   return out;
 }

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Registry } from 'prom-client';
@@ -390,6 +390,46 @@ describe('ronctl audit verify over lanes', () => {
     expect(bad.out).toMatch(/^lane-0: OK/m);
     expect(bad.out).toMatch(/^lane-1: FAIL: /m);
     expect(bad.out.trim().split('\n').at(-1)).toBe('FAIL: 2 lanes, at least one does not verify');
+  });
+
+  it('every lane checkpoint says which lane of how many it is, so a deleted or swapped lane folder fails as a set (issue 13 item 9)', async () => {
+    const root = tempDir();
+    const exportDir = join(root, 'export');
+    const { audit, keys } = await laned({ root, exportEnabled: true, exportDir, checkpointEvery: 16 });
+    await audit.ready();
+    for (let i = 0; i < 100; i++) audit.emit(event(i));
+    await audit.close();
+    for (const i of [0, 1]) expect(readFileSync(join(exportDir, `lane-${i}`, 'checkpoint'), 'utf8')).toMatch(new RegExp(`^${ORIGIN}/lane-${i}\n\\d+\n\\S+\ntime \\S+\nlane ${i}/2\n\n`));
+    const verify = () => cli(['audit', 'verify', '--export-dir', exportDir, '--keystore-dir', keys.keystoreDir], root);
+    const ok = await verify();
+    expect(ok.code, ok.out).toBe(0);
+    expect(ok.out).toContain(`set: lane-0 … lane-1 of ${ORIGIN}, all present`);
+
+    renameSync(join(exportDir, 'lane-0'), join(exportDir, 'swap'));
+    renameSync(join(exportDir, 'lane-1'), join(exportDir, 'lane-0'));
+    renameSync(join(exportDir, 'swap'), join(exportDir, 'lane-1'));
+    const swapped = await verify();
+    expect(swapped.code).toBe(1);
+    expect(swapped.out).toMatch(/^FAIL: lane_misplaced: lane-0\//m);
+
+    rmSync(join(exportDir, 'lane-0'), { recursive: true });
+    renameSync(join(exportDir, 'lane-1'), join(exportDir, 'lane-0'));
+    const deleted = await verify();
+    expect(deleted.code).toBe(1);
+    expect(deleted.out).toMatch(/^lane-0: OK: /m);
+    expect(deleted.out).toMatch(/^FAIL: lane_missing: lane-1\/ is missing/m);
+  });
+
+  it('an in-thread engine\'s checkpoints keep the v1 text: origin, size, root and time only', async () => {
+    const root = tempDir();
+    const audit = createAudit({ ...(await keystore(root)), origin: ORIGIN, env: {} });
+    open.push(audit);
+    await audit.ready();
+    audit.emit(event(1));
+    await audit.flush();
+    const text = audit.checkpoint()!.note.split('\n\n')[0]!;
+    expect(text.split('\n')).toHaveLength(4);
+    expect(text).toMatch(new RegExp(`^${ORIGIN}\n1\n\\S+\ntime \\S+$`));
   });
 });
 

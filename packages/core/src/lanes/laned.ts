@@ -65,13 +65,14 @@ class Lane {
   constructor(
     readonly index: number,
     readonly origin: string,
+    count: number,
     options: LaneOptions,
   ) {
     this.readyPromise = new Promise<void>((resolve, reject) => {
       this.settleReady = (err) => (err ? reject(err) : resolve());
     });
     this.readyPromise.catch(() => undefined);
-    this.worker = new Worker(workerFile(), { workerData: { index, options }, name: `ron-audit lane ${index}` });
+    this.worker = new Worker(workerFile(), { workerData: { index, count, options }, name: `ron-audit lane ${index}` });
   }
 
   /**
@@ -121,11 +122,13 @@ export class LanedEngine extends AdmissionFront implements AuditEngine {
     this.logger = toAuditLogger(logger);
     const explicitOrigin = origin !== undefined || (environment['AUDIT_ORIGIN'] ?? '') !== '';
     this.origin = this.config.origin;
+    // A restarted Macronode lane keeps its log's identity, as an in-thread engine keeps its WAL's.
+    const adopted = Array.from({ length: n }, (_, i) => (this.config.walEnabled && !explicitOrigin ? peekWalOrigin(join(this.config.walDir, `lane-${i}`)) : undefined));
+    // A lane added to a set (AUDIT_WORKERS grew) joins the set's origin, not a fresh default one:
+    // a verifier checks that every lane of a set is `<one origin>/lane-<i>` (format §1).
+    const base = adopted.map((o, i) => (o !== undefined && o.endsWith(`/lane-${i}`) ? o.slice(0, -`/lane-${i}`.length) : undefined)).find((b) => b !== undefined) ?? this.origin;
     const origins = Array.from({ length: n }, (_, i) => {
-      const walDir = join(this.config.walDir, `lane-${i}`);
-      // A restarted Macronode lane keeps its log's identity, as an in-thread engine keeps its WAL's.
-      const adopted = this.config.walEnabled && !explicitOrigin ? peekWalOrigin(walDir) : undefined;
-      const origin = adopted ?? `${this.origin}/lane-${i}`;
+      const origin = adopted[i] ?? `${base}/lane-${i}`;
       if (!isValidOrigin(origin)) throw new AuditError('AUDIT_CONFIG_INVALID', `AUDIT_ORIGIN is too long for lanes: "${origin}" must be at most 255 bytes`, { key: 'AUDIT_ORIGIN' });
       return origin;
     });
@@ -140,7 +143,7 @@ export class LanedEngine extends AdmissionFront implements AuditEngine {
     const { redact: _redact, workers: _workers, ...laneBase } = this.config;
     this.lanesInternal = origins.map(
       (origin, i) =>
-        new Lane(i, origin, {
+        new Lane(i, origin, n, {
           ...laneBase,
           workers: 0,
           origin,

@@ -15,6 +15,8 @@ export type LaneOptions = Omit<AuditOptions, 'redact'>;
 
 export interface LaneInit {
   readonly index: number;
+  /** How many lanes the engine runs: every checkpoint of this lane says `lane <index>/<count>`. */
+  readonly count: number;
   readonly options: LaneOptions;
 }
 

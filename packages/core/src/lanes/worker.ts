@@ -1,6 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Registry } from 'prom-client';
 import { Engine } from '../engine.js';
+import { laneExtension } from '../log/checkpoint.js';
 import type { DurableAck } from '../log/appender.js';
 import type { AuditLogger } from '../logger.js';
 import type { AuditMetrics, GaugeSource } from '../metrics.js';
@@ -102,7 +103,7 @@ function main(): void {
   const out = new LaneOutbox(port);
   const engine = new Engine(
     { ...init.options, env: {}, logger: relayLogger(out, init.index) },
-    { metrics: relayMetrics(out), onTaken: (n) => out.push(['t', n]), onInternal: () => out.push(['n']) },
+    { metrics: relayMetrics(out), onTaken: (n) => out.push(['t', n]), onInternal: () => out.push(['n']), checkpointExtensions: [laneExtension(init.index, init.count)] },
   );
   out.engine = engine;
   const heartbeat = setInterval(() => out.flush(), HEARTBEAT_MS);

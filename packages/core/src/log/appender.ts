@@ -52,6 +52,11 @@ export class Appender {
   private running = false;
   private prevHex: string;
   private signers: readonly NoteSigner[] = [];
+  /**
+   * Extension lines every checkpoint of this log carries after `time` (a lane's `lane i/n`,
+   * format §5). Empty for a log that is not a lane, so its checkpoints keep their v1 bytes.
+   */
+  checkpointExtensions: readonly string[] = [];
   private idleWaiters: (() => void)[] = [];
   /** Batches built whose completion (durability, acks, signature) has not finished. */
   private inFlight = 0;
@@ -324,7 +329,7 @@ export class Appender {
     const size = this.log.size;
     const root = this.log.root();
     const time = this.now();
-    const note = await signNote(formatCheckpoint({ origin: this.log.origin, size, root, time, extensions }), this.signers);
+    const note = await signNote(formatCheckpoint({ origin: this.log.origin, size, root, time, extensions: [...this.checkpointExtensions, ...extensions] }), this.signers);
     const cp: SignedCheckpoint = { note, size, root, time };
     this.log.setCheckpoint(cp);
     return cp;
@@ -333,7 +338,7 @@ export class Appender {
   private async sign(signers: readonly NoteSigner[], end: { size: number; root: Uint8Array }): Promise<void> {
     const { size, root } = end;
     const time = this.now();
-    const note = await signNote(formatCheckpoint({ origin: this.log.origin, size, root, time }), signers);
+    const note = await signNote(formatCheckpoint({ origin: this.log.origin, size, root, time, extensions: this.checkpointExtensions }), signers);
     const cp: SignedCheckpoint = { note, size, root, time };
     this.log.setCheckpoint(cp);
     this.hooks.onCheckpoint(cp);

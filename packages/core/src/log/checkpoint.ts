@@ -12,7 +12,27 @@ export interface Checkpoint {
   readonly time?: number;
   /** Extension lines other than `time`, kept verbatim (without their newline). */
   readonly extensions: readonly string[];
+  /** From the `lane` extension line: this log is lane `index` of a set of `count` lanes (format §5). */
+  readonly lane?: LaneClaim;
 }
+
+/** What a lane's checkpoint says about the set it belongs to (docs/format.md §1, §5). */
+export interface LaneClaim {
+  readonly index: number;
+  readonly count: number;
+}
+
+/** The largest lane count a `lane` line may state. */
+export const MAX_LANE_COUNT = 65535;
+
+/** The `lane <index>/<count>` extension line of every checkpoint of a lane's log. */
+export function laneExtension(index: number, count: number): string {
+  if (!Number.isSafeInteger(count) || count < 1 || count > MAX_LANE_COUNT) throw invalidArgument('count', `an integer 1–${MAX_LANE_COUNT}`, count);
+  if (!Number.isSafeInteger(index) || index < 0 || index >= count) throw invalidArgument('index', `an integer 0–${count - 1}`, index);
+  return `lane ${index}/${count}`;
+}
+
+const LANE_RE = /^lane (0|[1-9][0-9]{0,4})\/([1-9][0-9]{0,4})$/;
 
 /** The v1 extension line of a log's final checkpoint (docs/format.md §5, §14): the log is finished. */
 export const SEALED_EXTENSION = 'sealed';
@@ -72,9 +92,21 @@ export function parseCheckpoint(text: string): Checkpoint {
   const root = fromBase64(rootText);
   if (root === null || root.length !== HASH_BYTES) throw malformed('root is not base64 of 32 bytes');
   let time: number | undefined;
+  let lane: LaneClaim | undefined;
   const extensions: string[] = [];
   for (const line of rest) {
     if (line.length === 0) throw malformed('empty extension line');
+    if (line === 'lane' || line.startsWith('lane ')) {
+      // A line a verifier knows is either well-formed or fatal, as `time` is: ignoring a bad one
+      // would let a lane hide which set it belongs to.
+      const m = LANE_RE.exec(line);
+      const index = m ? Number(m[1]) : Number.NaN;
+      const count = m ? Number(m[2]) : Number.NaN;
+      if (lane !== undefined || !(index < count && count <= MAX_LANE_COUNT)) throw malformed('bad or repeated lane line');
+      lane = { index, count };
+      extensions.push(line);
+      continue;
+    }
     if (line.startsWith('time ')) {
       const t = line.slice(5);
       if (time !== undefined || !isRfc3339Millis(t)) throw malformed('bad or repeated time line');
@@ -83,5 +115,5 @@ export function parseCheckpoint(text: string): Checkpoint {
       extensions.push(line);
     }
   }
-  return time === undefined ? { origin, size, root, extensions } : { origin, size, root, time, extensions };
+  return { origin, size, root, ...(time === undefined ? {} : { time }), extensions, ...(lane === undefined ? {} : { lane }) };
 }

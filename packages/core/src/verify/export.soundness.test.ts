@@ -32,6 +32,8 @@ interface Edit {
   how?: string;
   seeds?: number[];
   text?: string;
+  timeLine?: string;
+  append?: string[];
 }
 
 interface Case {
@@ -68,6 +70,12 @@ beforeAll(async () => {
   await makeBase('forged-announce', buildRecords(600, { custom: (i) => (i === 100 ? announceEvent(seed(9), seed(2)) : undefined) }));
   await makeBase('announce-bad-sig', buildRecords(600, { custom: (i) => (i === 100 ? announceEvent(seed(1), seed(2), { signWith: seed(9) }) : undefined) }));
   await makeBase('rotation-retired-signs', buildRecords(600, { custom: (i) => (i === 100 ? announceEvent(seed(1), seed(2)) : i === 120 ? retireEvent(seed(2), seed(1)) : undefined) }));
+  // Format §12's open cases (issue 13 item 9).
+  await makeBase('retire-self-last', buildRecords(600, { custom: (i) => (i === 100 ? retireEvent(seed(1), seed(1)) : undefined) }));
+  await makeBase('retire-self', buildRecords(600, { custom: (i) => (i === 100 ? announceEvent(seed(1), seed(2)) : i === 110 ? retireEvent(seed(2), seed(2)) : undefined) }));
+  await makeBase('unknown-key-action', buildRecords(600, { custom: (i) => (i === 100 ? { ...retireEvent(seed(1), seed(2)), action: 'ron-audit.key.revoke' } : undefined) }));
+  await makeBase('reannounce-trusted', buildRecords(600, { custom: (i) => (i === 100 || i === 110 ? announceEvent(seed(1), seed(2)) : undefined) }));
+  await makeBase('reannounce-retired', buildRecords(600, { custom: (i) => (i === 100 ? announceEvent(seed(1), seed(2)) : i === 120 ? retireEvent(seed(2), seed(1)) : i === 130 ? announceEvent(seed(2), seed(1)) : undefined) }));
 });
 afterAll(cleanup);
 
@@ -142,8 +150,11 @@ async function apply(dir: string, base: Base, e: Edit): Promise<void> {
     case 'splice':
       return writeFile(path(e.file!), await readFile(join(bases.get('other')!.dir, e.file!)));
     case 'resign': {
+      // Optionally with the time line replaced or lines appended: signed text a verifier must still judge.
       const note = await readFile(path('checkpoint'), 'utf8');
-      const text = note.slice(0, note.lastIndexOf('\n\n') + 1);
+      let text = note.slice(0, note.lastIndexOf('\n\n') + 1);
+      if (e.timeLine !== undefined) text = text.replace(/^time .*$/m, e.timeLine);
+      for (const line of e.append ?? []) text += `${line}\n`;
       return writeFile(
         path('checkpoint'),
         signNoteSync(

@@ -34,6 +34,7 @@ describe('verifyExport', () => {
       checkpointTime: T0 + 700 * STEP_MS,
       checkpointAgeMs: 5000,
       keysTrusted: [V1],
+      lane: null,
       failure: null,
     });
     expect(progress.at(-1)).toEqual([700, 700]);

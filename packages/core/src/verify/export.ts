@@ -1,15 +1,15 @@
 import { AuditError, invalidArgument } from '../errors.js';
-import { type Checkpoint } from '../log/checkpoint.js';
+import { type Checkpoint, type LaneClaim } from '../log/checkpoint.js';
 import { genesisLink, getHashBackend } from '../log/hash.js';
 import { equalBytes } from '../log/merkle.js';
 import type { VerifyFailureReason } from '../log/memory.js';
 import { decodeBundle, tilePath, TILE_HASH_BYTES, TILE_WIDTH } from '../log/tiles.js';
-import { fromBase64 } from '../sign/base64.js';
 import { verifyEd25519 } from '../sign/ed25519.js';
 import { formatVerifierKey, openNote, parseVerifierKey, type VerifierKey } from '../sign/note.js';
-import { ANNOTATION_BY, ANNOTATION_NEW, ANNOTATION_RETIRED, ANNOTATION_SIG, keyAnnounceMessage, keyRetireMessage, KEY_ANNOUNCE_ACTION, KEY_RETIRE_ACTION } from '../sign/rotation.js';
 import type { FileOps } from '../sinks/fs.js';
 import { CanonicalScanner } from './canonical-scan.js';
+import { checkFields, shown, type FieldFailureReason } from './fields.js';
+import { applyKeyRecord, assertDistinctKeys, isKeyAction } from './key-trust.js';
 import { hexInto, installFastBackends, leafOf, sha256Latin1For, TileWalker } from './tree-walk.js';
 import { defaultFileOps, inventory, join, parseCheckpointNote, partialOf, readOptional, readTileHashes, type ExportCheckpoint, type TileInventory } from '../sinks/export/reader.js';
 
@@ -24,6 +24,7 @@ import { defaultFileOps, inventory, join, parseCheckpointNote, partialOf, readOp
 
 export type ExportFailureReason =
   | VerifyFailureReason
+  | FieldFailureReason
   | 'malformed_checkpoint'
   | 'checkpoint_missing'
   | 'truncated'
@@ -62,6 +63,8 @@ export interface ExportVerifyReport {
   readonly checkpointAgeMs: number | null;
   /** Verifier keys trusted at the checkpoint's size: the given ones, plus announced, minus retired (§12). */
   readonly keysTrusted: string[];
+  /** The checkpoint's `lane` line (format §5): which lane of which size of set this log is; null for a log that is not a lane. */
+  readonly lane: LaneClaim | null;
   readonly failure: ExportFailure | null;
 }
 
@@ -119,7 +122,7 @@ function found(reason: ExportFailureReason, message: string, range: [number, num
   return new Found({ reason, message, firstSeq: range?.[0] ?? null, lastSeq: range?.[1] ?? null, seq, time });
 }
 
-const vkeyOf = (k: VerifierKey): string => formatVerifierKey(k.name, k.publicKey);
+const vkeyOf = (k: VerifierKey): string => formatVerifierKey(k.name, k.publicKey, k.alg);
 
 /** Leaves [first, last] under hash i of a level-L tile n, clamped to the tree. */
 function spanOf(level: number, n: number, fromHash: number, toHash: number, size: number): [number, number] {
@@ -207,6 +210,7 @@ export async function readExportRange(opts: Omit<ExportVerifyOptions, 'since' | 
 async function scanExport(opts: ExportVerifyOptions, onRecord: ((seq: number, bytes: Uint8Array, record: Record<string, unknown>) => void) | undefined): Promise<ExportVerifyReport> {
   checkOptions(opts);
   const initial = opts.keys.map((k) => parseVerifierKey(k));
+  assertDistinctKeys(initial);
   const ops = opts.ops ?? (await defaultFileOps());
   if (opts.crypto !== 'pure') await installFastBackends();
   const now = opts.now ?? Date.now;
@@ -222,6 +226,7 @@ async function scanExport(opts: ExportVerifyOptions, onRecord: ((seq: number, by
       checkpointTime: time,
       checkpointAgeMs: time === null ? null : now() - time,
       keysTrusted: [...st.trusted.keys()],
+      lane: st.checkpoint?.lane ?? null,
       failure,
     };
   };
@@ -363,22 +368,25 @@ async function scan(opts: ExportVerifyOptions, ops: FileOps, st: ScanState, onRe
       const bytes = entries[i]!;
       if (!scanner.scan(bytes)) throw found('not_canonical', `record ${seq} is not RFC 8785 canonical JSON: ${scanner.error} (byte ${scanner.errorAt})`, range, seq);
       const m = scanner.members;
-      if (m.v?.kind !== 'n' || scanner.numberOf(m.v) !== 1) throw found('bad_version', `record ${seq}: format version ${m.v === null ? 'missing' : scanner.decodeString(m.v.start, m.v.end, true)}`, range, seq, timeOf(scanner));
+      // Values are printed as JSON, so "1" (a string) never reads as the number 1 in a report.
+      if (m.v?.kind !== 'n' || scanner.numberOf(m.v) !== 1) throw found('bad_version', `record ${seq}: format version ${shown(parseRecord(bytes)['v'])}, expected the number 1`, range, seq, timeOf(scanner));
       if (m.seq?.kind !== 'n' || scanner.numberOf(m.seq) !== seq) {
-        throw found('bad_seq', `record at position ${seq} says seq ${m.seq === null ? 'nothing' : scanner.decodeString(m.seq.start, m.seq.end, true)} (an entry was deleted, duplicated, moved or inserted)`, range, seq, timeOf(scanner));
+        throw found('bad_seq', `record at position ${seq} says seq ${shown(parseRecord(bytes)['seq'])} (an entry was deleted, duplicated, moved or inserted)`, range, seq, timeOf(scanner));
       }
       if (!scanner.equalsBytes(m.prev, prevHex)) throw found('chain_broken', `record ${seq}: prev does not match the hash of record ${seq - 1 < 0 ? 'the genesis link' : seq - 1}`, range, seq, timeOf(scanner));
-      let rec: Record<string, unknown> | undefined;
-      if (scanner.equalsAscii(m.action, KEY_ANNOUNCE_ACTION) || scanner.equalsAscii(m.action, KEY_RETIRE_ACTION)) {
-        rec = parseRecord(bytes);
-        keyRecord(st, origin, rec, seq, timeOf(scanner), range);
+      const rec = parseRecord(bytes);
+      const bad = checkFields(rec);
+      if (bad !== null) throw found(bad.reason, `record ${seq}: ${bad.message}`, range, seq, timeOf(scanner));
+      if (isKeyAction(rec['action'])) {
+        const why = applyKeyRecord(st.trusted, origin, rec, seq);
+        if (why !== null) throw found('key_untrusted', `record ${seq} (${shown(rec['action'])}): ${why}`, range, seq, timeOf(scanner));
       }
       hexInto(prevHex, backend.blake3Keyed('chain', bytes));
       walker.append(leafOf(bytes, sha256));
       st.verified = seq + 1;
       if (!hasWindow || inWindow(timeOf(scanner), since, until)) {
         st.inRange++;
-        if (onRecord !== undefined) onRecord(seq, bytes, rec ?? parseRecord(bytes));
+        if (onRecord !== undefined) onRecord(seq, bytes, rec);
       }
       if (trusted !== undefined) checkTrusted();
     }
@@ -417,35 +425,6 @@ function openWithTrusted(note: string, st: ScanState): { reason: ExportFailureRe
     }
     return { reason: 'malformed_checkpoint', message: `checkpoint: ${e.message}` };
   }
-}
-
-/** Format §12: an announcement adds a key, a retirement removes one, each only when signed by a key trusted at that point. */
-function keyRecord(st: ScanState, origin: string, rec: Record<string, unknown>, seq: number, time: string | null, range: [number, number]): void {
-  const announce = rec['action'] === KEY_ANNOUNCE_ACTION;
-  const ann = rec['annotations'];
-  const a = ann !== null && typeof ann === 'object' && !Array.isArray(ann) ? (ann as Record<string, unknown>) : {};
-  const subjectField = announce ? ANNOTATION_NEW : ANNOTATION_RETIRED;
-  const subject = a[subjectField];
-  const by = a[ANNOTATION_BY];
-  const sigText = a[ANNOTATION_SIG];
-  const bad = (why: string): Found => found('key_untrusted', `record ${seq} (${String(rec['action'])}): ${why}`, range, seq, time);
-  if (typeof subject !== 'string' || typeof by !== 'string' || typeof sigText !== 'string') throw bad(`needs string annotations ${subjectField}, ${ANNOTATION_BY} and ${ANNOTATION_SIG}`);
-  let byKey: VerifierKey;
-  let subjectKey: VerifierKey;
-  try {
-    byKey = parseVerifierKey(by);
-    subjectKey = parseVerifierKey(subject);
-  } catch (err) {
-    throw bad((err as Error).message);
-  }
-  const signer = st.trusted.get(vkeyOf(byKey));
-  if (signer === undefined) throw bad(`signed by ${by}, which is not trusted at seq ${seq}`);
-  if (subjectKey.name !== origin) throw bad(`key ${subject} is not named for this log's origin`);
-  const sig = fromBase64(sigText);
-  const message = announce ? keyAnnounceMessage(origin, subject) : keyRetireMessage(origin, subject);
-  if (sig === null || !verifyEd25519(signer.publicKey, message, sig)) throw bad(`the signature by ${by} does not verify`);
-  if (announce) st.trusted.set(vkeyOf(subjectKey), subjectKey);
-  else st.trusted.delete(vkeyOf(subjectKey));
 }
 
 /** Older partial bundles at this index must be exact byte prefixes of the bundle just verified. */

@@ -103,6 +103,10 @@ describe('verifyPg', () => {
       3,
     ],
     ['the tail deleted under its checkpoints', async (q, s) => void (await q(`DELETE FROM ${s}.records WHERE seq >= 30`)), 'truncated', 30],
+    // Format §2.2 (issue 13 item 9): the last record rewritten with an outcome no writer produces,
+    // its hash column recomputed; the member rule names it before the tree does.
+    ['a record whose outcome is "maybe"', async (q, s) => setRecord(q, s, 39, (await bytesOf(q, s, 39)).replace('"outcome":"success"', '"outcome":"maybe"'), true), 'bad_outcome', 39],
+    ['a record without milliseconds in its time', async (q, s) => setRecord(q, s, 39, (await bytesOf(q, s, 39)).replace(/"time":"([^"]+)\.\d{3}Z"/, '"time":"$1Z"'), true), 'bad_time', 39],
     [
       'a record appended after the seal',
       async (q, s) => void (await q(`INSERT INTO ${s}.records (log_id, seq, time, hash, bytes) SELECT log_id, 40, time, hash, bytes FROM ${s}.records WHERE seq = 39`)),

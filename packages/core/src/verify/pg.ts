@@ -1,13 +1,13 @@
+import { checkFields, shown, type FieldFailureReason } from './fields.js';
+import { applyKeyRecord, assertDistinctKeys, isKeyAction } from './key-trust.js';
 import { DEFAULT_PG_SCHEMA } from '../config.js';
 import { AuditError, invalidArgument } from '../errors.js';
 import { isSealed, parseCheckpoint, type Checkpoint } from '../log/checkpoint.js';
 import { genesisLink, getHashBackend, setHashBackend } from '../log/hash.js';
 import { CompactRange, equalBytes } from '../log/merkle.js';
 import type { VerifyFailureReason } from '../log/memory.js';
-import { fromBase64 } from '../sign/base64.js';
-import { getEd25519Backend, setEd25519Backend, verifyEd25519 } from '../sign/ed25519.js';
+import { getEd25519Backend, setEd25519Backend } from '../sign/ed25519.js';
 import { formatVerifierKey, openNote, parseNote, parseVerifierKey, type VerifierKey } from '../sign/note.js';
-import { ANNOTATION_BY, ANNOTATION_NEW, ANNOTATION_RETIRED, ANNOTATION_SIG, KEY_ANNOUNCE_ACTION, KEY_RETIRE_ACTION, keyAnnounceMessage, keyRetireMessage } from '../sign/rotation.js';
 import { connectPg, pgError, type PgClient } from '../sinks/pg/driver.js';
 import { PG_SCHEMA_VERSION, statements } from '../sinks/pg/schema.js';
 import { CanonicalScanner } from './canonical-scan.js';
@@ -22,7 +22,7 @@ import { CanonicalScanner } from './canonical-scan.js';
  * database cannot be read (AUDIT_PG_UNAVAILABLE: not a finding about the logs).
  */
 
-export type PgFailureReason = VerifyFailureReason | 'malformed_checkpoint' | 'key_untrusted' | 'truncated' | 'gap' | 'hash_mismatch' | 'after_seal';
+export type PgFailureReason = VerifyFailureReason | FieldFailureReason | 'malformed_checkpoint' | 'key_untrusted' | 'truncated' | 'gap' | 'hash_mismatch' | 'after_seal';
 
 export interface PgFailure {
   readonly reason: PgFailureReason;
@@ -156,6 +156,7 @@ interface StoredCp {
 export async function verifyPg(o: PgVerifyOptions): Promise<PgVerifyReport> {
   checkOptions(o);
   const roots = o.keys.map((k) => parseVerifierKey(k));
+  assertDistinctKeys(roots);
   if (o.crypto !== 'pure') await installFastBackends();
   const sql = statements(o.schema ?? DEFAULT_PG_SCHEMA);
   const windowed = o.since !== undefined || o.until !== undefined;
@@ -320,13 +321,17 @@ async function verifyOne(
           if (!scanner.scan(bytes)) throw found('not_canonical', `record ${seq} is not RFC 8785 canonical JSON: ${scanner.error} (byte ${scanner.errorAt})`, range, seq);
           const m = scanner.members;
           const time = m.time?.kind === 's' ? scanner.stringOf(m.time) : null;
-          if (m.v?.kind !== 'n' || scanner.numberOf(m.v) !== 1) throw found('bad_version', `record ${seq}: format version is not 1`, range, seq, time);
-          if (m.seq?.kind !== 'n' || scanner.numberOf(m.seq) !== seq) throw found('bad_seq', `record stored at seq ${seq} carries another seq`, range, seq, time);
+          if (m.v?.kind !== 'n' || scanner.numberOf(m.v) !== 1) throw found('bad_version', `record ${seq}: format version ${shown(parseRecord(bytes)['v'])}, expected the number 1`, range, seq, time);
+          if (m.seq?.kind !== 'n' || scanner.numberOf(m.seq) !== seq) throw found('bad_seq', `record stored at seq ${seq} says seq ${shown(parseRecord(bytes)['seq'])}`, range, seq, time);
           if (prevKnown && !scanner.equalsBytes(m.prev, prevHex)) throw found('chain_broken', `record ${seq}: prev does not match the hash of ${seq === 0 ? 'the genesis link' : `record ${seq - 1}`}`, range, seq, time);
           const h = backend.blake3Keyed('chain', bytes);
           if (!equalBytes(h, row.hash)) throw found('hash_mismatch', `record ${seq}: the stored hash column is not the hash of its bytes`, range, seq, time);
-          if (scanner.equalsAscii(m.action, KEY_ANNOUNCE_ACTION) || scanner.equalsAscii(m.action, KEY_RETIRE_ACTION)) {
-            keyRecord(trusted, origin, JSON.parse(utf8Strict.decode(bytes)) as Record<string, unknown>, seq, time);
+          const rec = parseRecord(bytes);
+          const bad = checkFields(rec);
+          if (bad !== null) throw found(bad.reason, `record ${seq}: ${bad.message}`, range, seq, time);
+          if (isKeyAction(rec['action'])) {
+            const why = applyKeyRecord(trusted, origin, rec, seq);
+            if (why !== null) throw found('key_untrusted', `record ${seq} (${shown(rec['action'])}): ${why}`, [seq, seq], seq, time);
           }
           hexInto(prevHex, h);
           prevKnown = true;
@@ -360,32 +365,8 @@ function inWindow(time: string, since: number, until: number): boolean {
   return t >= since && t <= until;
 }
 
-/** Format §12: an announcement adds a key, a retirement removes one, each only when signed by a key trusted at that point. */
-function keyRecord(trusted: Map<string, VerifierKey>, origin: string, rec: Record<string, unknown>, seq: number, time: string | null): void {
-  const announce = rec['action'] === KEY_ANNOUNCE_ACTION;
-  const ann = rec['annotations'];
-  const a = ann !== null && typeof ann === 'object' && !Array.isArray(ann) ? (ann as Record<string, unknown>) : {};
-  const subject = a[announce ? ANNOTATION_NEW : ANNOTATION_RETIRED];
-  const by = a[ANNOTATION_BY];
-  const sigText = a[ANNOTATION_SIG];
-  const bad = (why: string): Found => found('key_untrusted', `record ${seq} (${String(rec['action'])}): ${why}`, [seq, seq], seq, time);
-  if (typeof subject !== 'string' || typeof by !== 'string' || typeof sigText !== 'string') throw bad('key annotations missing');
-  let byKey: VerifierKey;
-  let subjectKey: VerifierKey;
-  try {
-    byKey = parseVerifierKey(by);
-    subjectKey = parseVerifierKey(subject);
-  } catch (err) {
-    throw bad((err as Error).message);
-  }
-  const signer = trusted.get(formatVerifierKey(byKey.name, byKey.publicKey));
-  if (signer === undefined) throw bad(`signed by ${by}, which is not trusted at seq ${seq}`);
-  if (subjectKey.name !== origin) throw bad(`key ${subject} is not named for this log's origin`);
-  const sig = fromBase64(sigText);
-  const message = announce ? keyAnnounceMessage(origin, subject) : keyRetireMessage(origin, subject);
-  if (sig === null || !verifyEd25519(signer.publicKey, message, sig)) throw bad(`the signature by ${by} does not verify`);
-  const name = formatVerifierKey(subjectKey.name, subjectKey.publicKey);
-  if (announce) trusted.set(name, subjectKey);
-  else trusted.delete(name);
+/** A record already scanned as canonical: JSON.parse cannot fail. */
+function parseRecord(bytes: Uint8Array): Record<string, unknown> {
+  return JSON.parse(utf8Strict.decode(bytes)) as Record<string, unknown>;
 }
 

@@ -1,3 +1,5 @@
+import { checkFields, shown, type FieldFailureReason } from './fields.js';
+import { assertDistinctKeys } from './key-trust.js';
 import { AuditError, assertBytes, invalidArgument } from '../errors.js';
 import { parseCheckpoint, type Checkpoint } from '../log/checkpoint.js';
 import { HASH_BYTES, leafHash, nodeHash } from '../log/hash.js';
@@ -28,7 +30,7 @@ export interface Receipt {
   readonly note: string;
 }
 
-export type ReceiptFailureReason = 'receipt_malformed' | 'malformed_checkpoint' | 'not_canonical' | 'bad_version' | 'bad_seq' | 'proof_invalid' | 'signature_invalid' | 'key_untrusted';
+export type ReceiptFailureReason = 'receipt_malformed' | 'malformed_checkpoint' | 'not_canonical' | 'bad_version' | 'bad_seq' | FieldFailureReason | 'proof_invalid' | 'signature_invalid' | 'key_untrusted';
 
 export interface ReceiptVerification {
   readonly ok: boolean;
@@ -100,6 +102,7 @@ function failed(reason: ReceiptFailureReason, message: string, seq: number | nul
 export function verifyReceipt(text: string, keys: readonly string[]): ReceiptVerification {
   if (!Array.isArray(keys) || keys.length === 0 || !keys.every((k) => typeof k === 'string')) throw invalidArgument('keys', 'a non-empty array of verifier key strings', keys);
   const trusted = keys.map((k) => parseVerifierKey(k));
+  assertDistinctKeys(trusted);
   let r: Receipt;
   try {
     r = parseReceipt(text);
@@ -129,8 +132,10 @@ export function verifyReceipt(text: string, keys: readonly string[]): ReceiptVer
     return failed('not_canonical', `record: ${(err as Error).message}`, r.index, cp);
   }
   if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) return failed('not_canonical', 'the record is not a JSON object', r.index, cp);
-  if (rec['v'] !== 1) return failed('bad_version', `record has format version ${String(rec['v'])}`, r.index, cp);
-  if (rec['seq'] !== r.index) return failed('bad_seq', `record says seq ${String(rec['seq'])} but the receipt is for index ${r.index}`, r.index, cp);
+  if (rec['v'] !== 1) return failed('bad_version', `record has format version ${shown(rec['v'])}, expected the number 1`, r.index, cp);
+  if (rec['seq'] !== r.index) return failed('bad_seq', `record says seq ${shown(rec['seq'])} but the receipt is for index ${r.index}`, r.index, cp);
+  const bad = checkFields(rec);
+  if (bad !== null) return failed(bad.reason, `record: ${bad.message}`, r.index, cp);
   try {
     const root = rootFromInclusionProof(r.index, cp.size, leafHash(r.extra), r.proof);
     if (!equalBytes(root, cp.root)) return failed('proof_invalid', `the inclusion proof does not lead to the checkpoint's root (size ${cp.size})`, r.index, cp);

@@ -6,6 +6,8 @@ import { CompactRange, equalBytes } from '../log/merkle.js';
 import type { VerifyFailureReason } from '../log/memory.js';
 import { parseCanonical } from '../record/canonical.js';
 import { assertVerifierKey, openNote, parseVerifierKey, type VerifierKey } from '../sign/note.js';
+import { checkFields, shown, type FieldFailureReason } from './fields.js';
+import { assertDistinctKeys } from './key-trust.js';
 
 /**
  * The whole-log verifier of docs/format.md §8. It depends only on the format layer (canonical
@@ -25,7 +27,7 @@ export interface VerifyInput {
 export interface VerifyFailure {
   readonly seq: number | null;
   readonly time: string | null;
-  readonly reason: VerifyFailureReason | 'malformed_checkpoint' | 'truncated';
+  readonly reason: VerifyFailureReason | FieldFailureReason | 'malformed_checkpoint' | 'truncated';
   readonly message: string;
 }
 
@@ -55,6 +57,7 @@ export function verifyLog(input: VerifyInput): VerifyReport {
     assertVerifierKey(`keys[${i}]`, k);
     return k;
   });
+  assertDistinctKeys(trusted);
 
   let cp: Checkpoint;
   try {
@@ -87,9 +90,11 @@ export function verifyLog(input: VerifyInput): VerifyReport {
     // Canonical JSON of a non-object (`null`, `5`, `[]`) is not a record's canonical form (§2.1).
     if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) return fail(origin, seq, cp, { seq, time: null, reason: 'not_canonical', message: `record ${seq} is not a JSON object` });
     const time = typeof rec['time'] === 'string' ? rec['time'] : null;
-    if (rec['v'] !== 1) return fail(origin, seq, cp, { seq, time, reason: 'bad_version', message: `record ${seq}: format version ${String(rec['v'])}` });
-    if (rec['seq'] !== seq) return fail(origin, seq, cp, { seq, time, reason: 'bad_seq', message: `record at position ${seq} says seq ${String(rec['seq'])}` });
+    if (rec['v'] !== 1) return fail(origin, seq, cp, { seq, time, reason: 'bad_version', message: `record ${seq}: format version ${shown(rec['v'])}, expected the number 1` });
+    if (rec['seq'] !== seq) return fail(origin, seq, cp, { seq, time, reason: 'bad_seq', message: `record at position ${seq} says seq ${shown(rec['seq'])}` });
     if (rec['prev'] !== prev) return fail(origin, seq, cp, { seq, time, reason: 'chain_broken', message: `record ${seq}: prev does not match the hash of the record before it` });
+    const bad = checkFields(rec);
+    if (bad !== null) return fail(origin, seq, cp, { seq, time, reason: bad.reason, message: `record ${seq}: ${bad.message}` });
     prev = toHex(recordHash(bytes));
     tree.append(leafHash(bytes));
     seq++;

@@ -330,7 +330,18 @@ const matrix: Record<string, Row[]> = {
     ...each('options', [['undefined', undefined], ['null', null], ['number', 1], ['string', '/tmp'], ['object', {}]], (v) => api.verifyExport(v)),
     ...each('dir', [['number', 42], ['null', null]], (v) => api.verifyExport({ dir: v, keys: [cpVector.vkey] } as never)),
     ...each('keys', [['null', null], ['empty', []], ['string', cpVector.vkey]], (v) => api.verifyExport({ dir: '/nonexistent', keys: v } as never)),
+    // Format §6 rule 4: the same verifier key given twice is ambiguous, refused before any file is read.
+    ['keys = the same verifier key twice', () => api.verifyExport({ dir: '/nonexistent', keys: [cpVector.vkey, cpVector.vkey] }), code('AUDIT_KEY_INVALID')],
   ],
+  verifyLaneSet: [
+    ...each('options', [['undefined', undefined], ['null', null], ['number', 1], ['string', '/tmp']], (v) => api.verifyLaneSet(v)),
+    ['dir = a directory without lane folders', () => api.verifyLaneSet({ dir: '/', keys: [cpVector.vkey] }), INVALID],
+  ],
+  checkLaneSet: [
+    ...each('entries', [['undefined', undefined], ['null', null], ['number', 1], ['string', 'lane-0'], ['object', {}]], (v) => api.checkLaneSet(v)),
+    ...each('entries[0]', [['null', null], ['number', 1], ['no name', { origin: null, lane: null }], ['origin a number', { name: 'lane-0', origin: 1, lane: null, time: null }], ['lane a string', { name: 'lane-0', origin: 'o/lane-0', lane: '0/2', time: null }], ['time a string', { name: 'lane-0', origin: 'o/lane-0', lane: null, time: 'now' }]], (v) => api.checkLaneSet([v])),
+  ],
+  checkFields: [...each('record', [['undefined', undefined], ['null', null], ['number', 1], ['string', '{}'], ['array', []]], (v) => api.checkFields(v))],
   readExportRange: [...each('options', [['undefined', undefined], ['null', null], ['number', 1], ['string', '/tmp'], ['object', {}]], (v) => api.readExportRange(v))],
   proveFromExport: [
     ...each('options', [['undefined', undefined], ['null', null], ['number', 1], ['string', '/tmp'], ['object', {}]], (v) => api.proveFromExport(v)),
@@ -349,6 +360,7 @@ const matrix: Record<string, Row[]> = {
     ...each('text', NOT_STRING, (v) => api.verifyReceipt(v, [cpVector.vkey])),
     ...each('keys', [['undefined', undefined], ['null', null], ['string', cpVector.vkey], ['empty', []], ['[number]', [42]]], (v) => api.verifyReceipt('x', v)),
     ['keys = [malformed vkey]', () => api.verifyReceipt('x', ['bad']), code('AUDIT_KEY_INVALID')],
+    ['keys = the same verifier key twice', () => api.verifyReceipt('x', [cpVector.vkey, cpVector.vkey]), code('AUDIT_KEY_INVALID')],
     ['text = garbage (a report, not a throw)', () => api.verifyReceipt('x', [cpVector.vkey]), returns((r) => (r as { ok: boolean }).ok === false)],
   ],
 

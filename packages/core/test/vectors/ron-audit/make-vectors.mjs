@@ -321,12 +321,47 @@ function verify({ origin, records, checkpoint, keys }) {
     if (r.v !== 1) return fail('bad_version', i);
     if (r.seq !== i) return fail('bad_seq', i);
     if (r.prev !== prev) return fail('chain_broken', i);
+    const field = fieldRule(r);
+    if (field !== null) return fail(field, i);
     const bytes = utf8.encode(records[i]);
     prev = hex(recordHash(bytes));
     leaves.push(leafHash(bytes));
   }
   if (b64(merkleRoot(leaves)) !== cpRoot) return fail('root_mismatch');
   return { ok: true, verified: size };
+}
+
+// The member rules of format.md §2.2, written from the table (not from the engine): the name of
+// the first rule a record breaks, or null. Unknown members are allowed at every level.
+function fieldRule(r) {
+  const obj = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
+  const str = (v, min, max) => typeof v === 'string' && v.length >= min && v.length <= max;
+  const has = (o, k) => Object.prototype.hasOwnProperty.call(o, k);
+  const utcMillis = (t) => typeof t === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(t) && !Number.isNaN(Date.parse(t)) && new Date(Date.parse(t)).toISOString() === t;
+  if (!str(r.id, 1, 128)) return 'bad_id';
+  if (!utcMillis(r.time)) return 'bad_time';
+  if (!str(r.action, 1, 256)) return 'bad_action';
+  if (!['success', 'failure', 'aborted'].includes(r.outcome)) return 'bad_outcome';
+  const a = r.actor;
+  if (!obj(a) || !str(a.id, 1, 256) || !str(a.type, 1, 256) || (has(a, 'name') && !str(a.name, 0, 256))) return 'bad_actor';
+  if (has(a, 'groups') && (!Array.isArray(a.groups) || a.groups.length > 64 || !a.groups.every((g) => str(g, 0, 256)))) return 'bad_actor';
+  if (has(r, 'target') && (!obj(r.target) || !str(r.target.type, 1, 256) || !str(r.target.id, 1, 256))) return 'bad_target';
+  if (!obj(r.annotations) || Object.keys(r.annotations).length > 64 || !Object.entries(r.annotations).every(([k, v]) => str(k, 1, 128) && str(v, 0, 4096))) return 'bad_annotations';
+  const attrOk = (v) => ['string', 'number', 'boolean'].includes(typeof v) || (Array.isArray(v) && v.every((x) => typeof x === 'string'));
+  if (!obj(r.attributes) || Object.keys(r.attributes).length > 128 || !Object.values(r.attributes).every(attrOk)) return 'bad_attributes';
+  if (has(r, 'request_id') && !str(r.request_id, 1, 256)) return 'bad_request_id';
+  if (has(r, 'trace_id') && !(typeof r.trace_id === 'string' && /^[0-9a-f]{32}$/.test(r.trace_id) && !/^0+$/.test(r.trace_id))) return 'bad_trace_id';
+  if (has(r, 'span_id') && !(typeof r.span_id === 'string' && /^[0-9a-f]{16}$/.test(r.span_id) && !/^0+$/.test(r.span_id))) return 'bad_span_id';
+  if (has(r, 'body')) {
+    if (!obj(r.body)) return 'bad_body';
+    for (const part of ['request', 'response']) {
+      if (!has(r.body, part)) continue;
+      const b = r.body[part];
+      if (!obj(b) || !Number.isSafeInteger(b.size) || b.size < 0 || typeof b.digest !== 'string' || !/^[0-9a-f]{64}$/.test(b.digest)) return 'bad_body';
+      if (typeof b.truncated !== 'boolean' || !['json', 'utf8', 'base64'].includes(b.encoding) || !has(b, 'content')) return 'bad_body';
+    }
+  }
+  return null;
 }
 
 // ---- tamper cases --------------------------------------------------------------------------
@@ -357,6 +392,56 @@ function badSignature(note) {
 }
 
 const base = { origin: ORIGIN_A, checkpoint: noteA, keys: [keyA.vkey] };
+
+// A log A whose record 2 is `change(record 2 object)`, chained and signed as the engine would:
+// the chain, the tree and the signature are all good, so only the member rules can object.
+function signedVariant(change) {
+  const objects = A.map((r) => JSON.parse(r));
+  const out = [];
+  let prev = hex(genesisLink(ORIGIN_A));
+  const leaves = [];
+  for (const [seq, o] of objects.entries()) {
+    const { seq: _s, prev: _p, ...rest } = o;
+    const text = jcs({ ...(seq === 2 ? change(rest) : rest), seq, prev });
+    const bytes = utf8.encode(text);
+    out.push(text);
+    leaves.push(leafHash(bytes));
+    prev = hex(recordHash(bytes));
+  }
+  const checkpoint = signedNote(checkpointText(ORIGIN_A, out.length, merkleRoot(leaves), CP_TIME), [keyA]);
+  return { records: out, checkpoint };
+}
+const without = (o, k) => {
+  const { [k]: _drop, ...rest } = o;
+  return rest;
+};
+
+// One case per MUST of §2.2 that has its own reason (v, seq and prev have theirs: bad-version, bad_seq, chain_broken).
+const FIELD_CASES = [
+  ['field-version-string', 'Record 2 says "v":"1" (a string, not the number 1).', (r) => ({ ...r, v: '1' }), 'bad_version'],
+  ['field-id-empty', 'Record 2 has "id":"" (1–128 characters required).', (r) => ({ ...r, id: '' }), 'bad_id'],
+  ['field-id-too-long', 'Record 2 has an id of 129 characters.', (r) => ({ ...r, id: 'i'.repeat(129) }), 'bad_id'],
+  ['field-time-without-milliseconds', 'Record 2 has "time":"2026-11-27T06:01:08Z": no milliseconds.', (r) => ({ ...r, time: '2026-11-27T06:01:08Z' }), 'bad_time'],
+  ['field-time-with-offset', 'Record 2 has a time with a +01:00 offset instead of Z.', (r) => ({ ...r, time: '2026-11-27T07:01:08.500+01:00' }), 'bad_time'],
+  ['field-time-impossible-date', 'Record 2 has "time":"2026-02-30T06:01:08.500Z", which has the right shape but is no date.', (r) => ({ ...r, time: '2026-02-30T06:01:08.500Z' }), 'bad_time'],
+  ['field-time-missing', 'Record 2 has no time member.', (r) => without(r, 'time'), 'bad_time'],
+  ['field-action-empty', 'Record 2 has "action":"".', (r) => ({ ...r, action: '' }), 'bad_action'],
+  ['field-outcome-maybe', 'Record 2 has "outcome":"maybe": not success, failure or aborted.', (r) => ({ ...r, outcome: 'maybe' }), 'bad_outcome'],
+  ['field-actor-missing', 'Record 2 has no actor member (no actor known is {"id":"anonymous","type":"anonymous"}).', (r) => without(r, 'actor'), 'bad_actor'],
+  ['field-actor-without-type', 'Record 2 has "actor":{"id":"u-42"}.', (r) => ({ ...r, actor: { id: 'u-42' } }), 'bad_actor'],
+  ['field-actor-groups-not-strings', 'Record 2 has actor.groups [1].', (r) => ({ ...r, actor: { ...r.actor, groups: [1] } }), 'bad_actor'],
+  ['field-target-null', 'Record 2 has "target":null (optional members are omitted, never null).', (r) => ({ ...r, target: null }), 'bad_target'],
+  ['field-target-without-id', 'Record 2 has "target":{"type":"user"}.', (r) => ({ ...r, target: { type: 'user' } }), 'bad_target'],
+  ['field-annotations-missing', 'Record 2 has no annotations member (an empty one is {}).', (r) => without(r, 'annotations'), 'bad_annotations'],
+  ['field-annotations-number-value', 'Record 2 has an annotation whose value is the number 1.', (r) => ({ ...r, annotations: { reason: 1 } }), 'bad_annotations'],
+  ['field-attributes-missing', 'Record 2 has no attributes member.', (r) => without(r, 'attributes'), 'bad_attributes'],
+  ['field-attributes-object-value', 'Record 2 has an attribute whose value is an object.', (r) => ({ ...r, attributes: { 'http.route': { a: 1 } } }), 'bad_attributes'],
+  ['field-request-id-null', 'Record 2 has "request_id":null.', (r) => ({ ...r, request_id: null }), 'bad_request_id'],
+  ['field-trace-id-uppercase', 'Record 2 has an uppercase trace_id.', (r) => ({ ...r, trace_id: '4BF92F3577B34DA6A3CE929D0E0E4736' }), 'bad_trace_id'],
+  ['field-span-id-all-zero', 'Record 2 has "span_id":"0000000000000000".', (r) => ({ ...r, span_id: '0000000000000000' }), 'bad_span_id'],
+  ['field-body-short-digest', 'Record 2 has a captured request body whose digest is 63 hex characters.', (r) => ({ ...r, body: { request: { ...capturedJsonBody('{"a":1}'), digest: 'a'.repeat(63) } } }), 'bad_body'],
+  ['field-body-unknown-encoding', 'Record 2 has a captured request body with "encoding":"gzip".', (r) => ({ ...r, body: { request: { ...capturedJsonBody('{"a":1}'), encoding: 'gzip' } } }), 'bad_body'],
+];
 const TAMPER = [
   {
     name: 'byte-flip-in-value',
@@ -449,12 +534,25 @@ const TAMPER = [
     keys: [keyA.vkey, keyB.vkey],
     expected: { reason: 'origin_mismatch', seq: null },
   },
+  ...FIELD_CASES.map(([name, description, change, reason]) => ({
+    name,
+    description: `${description} The log is re-chained and its checkpoint re-signed by the trusted key, so only the member rule of §2.2 fails.`,
+    ...signedVariant(change),
+    expected: { reason, seq: 2 },
+  })),
   {
     name: 'splice-of-two-logs',
     description: 'Records 0–2 of log A followed by records 3–4 of log B (a different origin and history): record 3 says seq 3, but its prev is H(B\'s record 2), not H(A\'s record 2).',
     records: [...A.slice(0, 3), ...B.slice(3)],
     expected: { reason: 'chain_broken', seq: 3 },
   },
+];
+
+// Records that look unusual but keep every rule of §2.2: a verifier MUST accept them.
+const ACCEPTED = [
+  ['unknown-members', 'Record 2 carries unknown members at the top level and inside actor, target and a captured body (forward compatibility).', (r) => ({ ...r, x_future: { any: [1, null] }, actor: { ...r.actor, x_future: true }, target: { ...r.target, x_future: 1 }, body: { request: { ...capturedJsonBody('{"a":1}'), x_future: 'y' } } })],
+  ['limits-exactly', 'Record 2 at the limits: id of 128 characters, action of 256, an empty actor.name, 64 groups, annotation values of 4096 characters, an empty annotation value.', (r) => ({ ...r, id: 'i'.repeat(128), action: 'a'.repeat(256), actor: { ...r.actor, name: '', groups: Array.from({ length: 64 }, (_, i) => `g${i}`) }, annotations: { long: 'v'.repeat(4096), empty: '' } })],
+  ['body-null-content', 'Record 2 has a captured body whose content is null (nothing kept) and whose encoding is base64.', (r) => ({ ...r, body: { response: { size: 10, digest: 'b'.repeat(64), truncated: true, encoding: 'base64', content: null } } })],
 ];
 
 // ---- write -----------------------------------------------------------------------------------
@@ -524,6 +622,16 @@ for (const t of TAMPER) {
     records: input.records,
     expected: { ok: false, failure: t.expected },
   });
+}
+
+const ACCEPTED_DIR = new URL('accepted/', OUT);
+mkdirSync(ACCEPTED_DIR, { recursive: true });
+for (const f of readdirSync(ACCEPTED_DIR)) if (f.endsWith('.json')) rmSync(new URL(f, ACCEPTED_DIR));
+for (const [name, description, change] of ACCEPTED) {
+  const v = signedVariant(change);
+  const got = verify({ ...base, ...v });
+  check(got.ok, `accepted/${name}: the §8 verifier here says ${JSON.stringify(got)}`);
+  write(`accepted/${name}.json`, { name, description, source: SOURCE, origin: ORIGIN_A, keys: [keyA.vkey], checkpoint: v.checkpoint, records: v.records, expected: { ok: true, verified: v.records.length } });
 }
 
 console.log(`wrote records.json (${SINGLE_EVENTS.length} cases), chain.json (${A.length} records), checkpoint.json, tamper/ (${TAMPER.length} cases)`);
