@@ -169,6 +169,29 @@ describe('reduced records', () => {
   });
 });
 
+describe('prepareEvent of an event that throws when read (issue 13 item 6)', () => {
+  const throwingGetter = Object.defineProperty({ outcome: 'success' }, 'action', { enumerable: true, get: () => { throw new Error('boom'); } });
+  const throwingProxy = new Proxy({}, { get: () => { throw new TypeError('trap'); }, ownKeys: () => { throw new TypeError('trap'); } });
+  const revoked = Proxy.revocable({}, {});
+  revoked.revoke();
+  const attributesGetter = { action: 'a', outcome: 'success', get attributes(): never { throw new RangeError('deep'); } };
+  const attributesProxy = { action: 'a', outcome: 'success', attributes: new Proxy({}, { ownKeys: () => { throw new Error('keys'); } }) };
+  const thrownNonError = { action: 'a', outcome: 'success', get actor(): never { throw 42; } };
+  it.each([
+    ['a throwing getter', throwingGetter],
+    ['a Proxy whose traps throw', throwingProxy],
+    ['a revoked Proxy', revoked.proxy],
+    ['attributes behind a throwing getter', attributesGetter],
+    ['attributes as a Proxy whose ownKeys throws', attributesProxy],
+    ['a getter throwing a non-Error', thrownNonError],
+  ])('%s is AUDIT_INVALID_EVENT, not the raw error', (_name, event) => {
+    const err = thrown(() => prepareEvent(event as never, redactor, uuidv7, NOW));
+    expect(err).toBeInstanceOf(AuditError);
+    expect((err as AuditError).code).toBe('AUDIT_INVALID_EVENT');
+    expect((err as AuditError).message).toMatch(/event could not be read/);
+  });
+});
+
 describe('uuidv7', () => {
   it('writes RFC 9562 version 7 ids with the millisecond time in the first 48 bits', () => {
     const now = Date.parse('2026-11-27T06:01:08.123Z');

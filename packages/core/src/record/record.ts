@@ -266,6 +266,25 @@ export function prepareInternalEvent(event: AuditEvent, redactor: Redactor, newI
 }
 
 function prepare(event: AuditEvent, redactor: Redactor, newId: () => string, now: number, maxBytes: number, internal: boolean): PreparedEvent {
+  try {
+    return prepareUnchecked(event, redactor, newId, now, maxBytes, internal);
+  } catch (err) {
+    if (err instanceof AuditError) throw err;
+    // The event itself threw while being read (a getter, a Proxy trap, a toJSON-less exotic
+    // object): the caller's input, so a typed error, not whatever the caller's code threw.
+    throw new AuditError('AUDIT_INVALID_EVENT', `event could not be read: ${describeThrown(err)}`, { field: '' });
+  }
+}
+
+function describeThrown(err: unknown): string {
+  try {
+    return err instanceof Error ? `${err.name}: ${err.message}`.slice(0, 512) : describe(err);
+  } catch {
+    return 'an unreadable value';
+  }
+}
+
+function prepareUnchecked(event: AuditEvent, redactor: Redactor, newId: () => string, now: number, maxBytes: number, internal: boolean): PreparedEvent {
   if (event === null || typeof event !== 'object' || Array.isArray(event)) throw invalid('', 'an event object', event);
   const e = event as unknown as Record<string, unknown>;
   const action = str('action', e['action'], 1, 256);
