@@ -19,7 +19,15 @@ export interface CaptureBodyOptions {
 }
 
 const utf8 = new TextEncoder();
-const decoder = new TextDecoder('utf-8', { fatal: false });
+// fatal: a body is kept as text only when its bytes are text; otherwise its exact bytes are kept (base64) or none.
+const strictDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * Deepest nesting of a body kept as JSON content. The record's canonical form refuses nesting
+ * beyond 64 (canonical.ts) and the content sits four levels down (record → body → request →
+ * content); a deeper body is recorded by size and digest only.
+ */
+export const MAX_BODY_DEPTH = 56;
 
 function isTextual(ct: string | undefined): boolean {
   return ct === undefined || /^(text\/|application\/(json|[\w.+-]*\+json|x-www-form-urlencoded|xml|javascript))/i.test(ct);
@@ -37,32 +45,94 @@ function isFormType(ct: string | undefined): boolean {
 function formFields(text: string): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const [k, v] of new URLSearchParams(text)) {
+    if (k === '__proto__') throw new Unkeepable('a field named "__proto__"');
     const prev = out[k];
     out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
   }
   return out;
 }
 
+/** Why a whole structured body cannot be kept as content; the body is then recorded by size and digest only. */
+class Unkeepable {
+  constructor(readonly reason: string) {}
+}
+
+/**
+ * Whether parsed JSON can sit in a record as content: JSON.parse accepts what RFC 8785 refuses
+ * (lone surrogates, numbers beyond a double such as 1e400, which parse to Infinity) and builds
+ * an own `__proto__` member, which every later copy (redaction, a verifier's object spread)
+ * would turn into a prototype instead of data. Throws Unkeepable naming the first problem.
+ */
+function checkContent(value: unknown, depth: number, path: string): void {
+  if (typeof value === 'string') {
+    if (!value.isWellFormed()) throw new Unkeepable(`${path}: a string with a lone surrogate`);
+    return;
+  }
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new Unkeepable(`${path}: a number outside the IEEE-754 double range`);
+    return;
+  }
+  if (value === null || typeof value !== 'object') return;
+  if (depth >= MAX_BODY_DEPTH) throw new Unkeepable(`nesting deeper than ${MAX_BODY_DEPTH}`);
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) checkContent(value[i], depth + 1, `${path}[${i}]`);
+    return;
+  }
+  for (const k of Object.keys(value)) {
+    if (k === '__proto__') throw new Unkeepable(`${path}: a member named "__proto__"`);
+    if (!k.isWellFormed()) throw new Unkeepable(`${path}: a member name with a lone surrogate`);
+    checkContent((value as Record<string, unknown>)[k], depth + 1, `${path}.${k}`);
+  }
+}
+
+/** The parsed content of a whole JSON or form body, or Unkeepable. */
+function structuredContent(kept: Uint8Array, form: boolean): unknown {
+  let text: string;
+  try {
+    text = strictDecoder.decode(kept);
+  } catch {
+    throw new Unkeepable('not valid UTF-8');
+  }
+  if (form) return formFields(text);
+  let parsed: unknown;
+  try {
+    // V8's JSON.parse is not recursive, so deep nesting cannot overflow the stack here.
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new Unkeepable(`not valid JSON (${(err as Error).message.slice(0, 200)})`);
+  }
+  checkContent(parsed, 0, '$');
+  return parsed;
+}
+
 /**
  * The recorded shape of a body, given the bytes kept (the whole body unless truncated): JSON and
  * form bodies as structured content (so redaction by member name applies), cut ones with no
- * content at all (they could not be redacted member by member), other text as a UTF-8 prefix,
- * binary as base64.
+ * content at all (they could not be redacted member by member), and so whole ones that cannot be
+ * kept as JSON (`omitted` says why); other text as a UTF-8 prefix, anything else (binary, text
+ * that is not UTF-8) as base64 of the exact bytes.
  */
 function shape(kept: Uint8Array, size: number, digest: string, maxBytes: number, contentType: string | undefined): CapturedBody {
   const truncated = size > maxBytes;
-  const structured = isJsonType(contentType) || isFormType(contentType);
-  if (structured && !truncated) {
+  const form = isFormType(contentType);
+  if (isJsonType(contentType) || form) {
+    if (truncated) return { size, digest, truncated, encoding: 'utf8', content: '' };
     try {
-      const text = decoder.decode(kept);
-      return { size, digest, truncated, encoding: 'json', content: isFormType(contentType) ? formFields(text) : (JSON.parse(text) as unknown) };
-    } catch {
-      /* not JSON after all: recorded as text below */
+      return { size, digest, truncated, encoding: 'json', content: structuredContent(kept, form) };
+    } catch (err) {
+      if (!(err instanceof Unkeepable)) throw err;
+      return { size, digest, truncated, encoding: 'utf8', content: '', omitted: err.reason };
     }
   }
-  if (structured && truncated) return { size, digest, truncated, encoding: 'utf8', content: '' };
-  if (isTextual(contentType)) return { size, digest, truncated, encoding: 'utf8', content: decoder.decode(utf8Prefix(kept, maxBytes)) };
-  return { size, digest, truncated, encoding: 'base64', content: toBase64(kept.subarray(0, maxBytes)) };
+  const prefix = kept.subarray(0, maxBytes);
+  if (isTextual(contentType)) {
+    try {
+      return { size, digest, truncated, encoding: 'utf8', content: strictDecoder.decode(utf8Prefix(kept, maxBytes)) };
+    } catch {
+      /* not UTF-8: the exact bytes below */
+    }
+  }
+  return { size, digest, truncated, encoding: 'base64', content: toBase64(prefix) };
 }
 
 /** Cut `bytes` to at most `max` bytes without splitting a UTF-8 sequence. */
@@ -72,42 +142,40 @@ function utf8Prefix(bytes: Uint8Array, max: number): Uint8Array {
   return bytes.subarray(0, end);
 }
 
-/**
- * Capture a body. `body` is the raw bytes or text when the adapter has them, or a value the
- * framework already parsed (then the canonical JSON of that value stands in for the raw bytes).
- */
-export function captureBody(body: unknown, options: CaptureBodyOptions): CapturedBody | undefined {
+function checkOptions(options: CaptureBodyOptions): void {
   if (options === null || typeof options !== 'object' || !Number.isSafeInteger(options.maxBytes) || options.maxBytes < 0) {
     throw invalidArgument('options.maxBytes', 'an integer ≥ 0', options?.maxBytes);
   }
   if (options.contentType !== undefined && typeof options.contentType !== 'string') throw invalidArgument('options.contentType', 'a media type string', options.contentType);
+}
+
+/**
+ * Capture a body. `body` is the raw bytes or text as received — then size and digest cover
+ * exactly those bytes — or, for a host that only has the parsed value, that value, whose
+ * canonical JSON then stands in for the bytes. A parsed value that canonical JSON cannot hold
+ * (lone surrogate, NaN, cycle) has no bytes to stand for it: AUDIT_NOT_CANONICAL, never a
+ * digest of some text form of it.
+ */
+export function captureBody(body: unknown, options: CaptureBodyOptions): CapturedBody | undefined {
+  checkOptions(options);
   if (body === undefined || body === null) return undefined;
-  let bytes: Uint8Array;
-  let parsed: unknown;
-  let hasParsed = false;
-  if (body instanceof Uint8Array) bytes = body;
-  else if (typeof body === 'string') bytes = utf8.encode(body);
-  else {
-    let text: string;
-    try {
-      text = canonicalize(body);
-      parsed = body;
-      hasParsed = true;
-    } catch {
-      // Not representable as canonical JSON (lone surrogate, NaN, cycle): kept as content it
-      // would make the whole record unwritable, so only its text form is captured.
-      text = JSON.stringify(String(body));
-    }
-    bytes = utf8.encode(text);
+  if (body instanceof Uint8Array || typeof body === 'string') {
+    const bytes = typeof body === 'string' ? utf8.encode(body) : body;
+    return shape(bytes, bytes.length, toHex(contentDigest(bytes)), options.maxBytes, options.contentType);
   }
+  const text = canonicalize(body);
+  const bytes = utf8.encode(text);
   const size = bytes.length;
   const digest = toHex(contentDigest(bytes));
-  const truncated = size > options.maxBytes;
-  if (hasParsed) {
-    // A value the framework parsed: structured content when whole; cut, no content (as for JSON).
-    return truncated ? { size, digest, truncated, encoding: 'utf8', content: '' } : { size, digest, truncated, encoding: 'json', content: parsed };
+  // Cut: no content, as for a cut JSON body (it could not be redacted member by member).
+  if (size > options.maxBytes) return { size, digest, truncated: true, encoding: 'utf8', content: '' };
+  try {
+    checkContent(body, 0, '$');
+  } catch (err) {
+    if (!(err instanceof Unkeepable)) throw err;
+    return { size, digest, truncated: false, encoding: 'utf8', content: '', omitted: err.reason };
   }
-  return shape(bytes, size, digest, options.maxBytes, options.contentType);
+  return { size, digest, truncated: false, encoding: 'json', content: body };
 }
 
 /** A body captured while it streams: the digest and size cover every byte, the content only the first maxBytes. */
@@ -122,9 +190,7 @@ export interface BodyCapture {
  * The result equals captureBody() of the concatenated bytes (a test pins it).
  */
 export function createBodyCapture(options: CaptureBodyOptions): BodyCapture {
-  if (options === null || typeof options !== 'object' || !Number.isSafeInteger(options.maxBytes) || options.maxBytes < 0) {
-    throw invalidArgument('options.maxBytes', 'an integer ≥ 0', options?.maxBytes);
-  }
+  checkOptions(options);
   const hasher = blake3.create();
   const head = new Uint8Array(options.maxBytes + 1);
   let kept = 0;

@@ -148,7 +148,7 @@ describe('record bytes', () => {
 });
 
 describe('reduced records', () => {
-  it('keep every field except attributes, body and annotations', () => {
+  it('keep every field except body and annotations, and of the attributes only the HTTP ones they are certain to hold', () => {
     const p = prepareReduced(
       { id: 'r-1', action: 'a', outcome: 'success', actor: { id: 'u' }, target: { type: 't', id: '1' }, request_id: 'q', time: NOW, attributes: { secret: 's' }, annotations: { k: 'v' } },
       'ron-audit.invalid',
@@ -159,6 +159,24 @@ describe('reduced records', () => {
     );
     const r = parseCanonical(recordBytes(p, 0, PREV)) as Record<string, unknown>;
     expect(r).toMatchObject({ id: 'r-1', action: 'a', outcome: 'success', actor: { id: 'u', type: 'user' }, target: { type: 't', id: '1' }, request_id: 'q', attributes: {}, annotations: { 'ron-audit.invalid': 'why' } });
+  });
+
+  it('keep method, route, path, status and client address, so a client cannot strip them by making another part unrecordable (issue 13 item 5)', () => {
+    const attributes = {
+      'http.request.method': 'POST',
+      'http.route': '/orders',
+      'url.path': '/orders',
+      'http.response.status_code': 201,
+      'client.address': '127.0.0.1',
+      'http.request.header.x': ['\ud800'],
+      'user_agent.original': 'ua',
+    };
+    const p = prepareReduced({ id: 'r-3', action: 'POST /orders', outcome: 'success', actor: { id: 'u' }, attributes } as never, 'ron-audit.invalid', 'why', redactor, uuidv7, NOW);
+    const r = parseCanonical(recordBytes(p, 0, PREV)) as Record<string, unknown>;
+    expect(r['attributes']).toEqual({ 'http.request.method': 'POST', 'http.route': '/orders', 'url.path': '/orders', 'http.response.status_code': 201, 'client.address': '127.0.0.1' });
+    // Each kept one only when recordable: a lone surrogate in the path, a non-integer status are left out.
+    const q = prepareReduced({ id: 'r-4', action: 'GET /x', outcome: 'success', attributes: { 'url.path': '/\ud800', 'http.response.status_code': Number.NaN, 'http.request.method': 'GET' } } as never, 'ron-audit.invalid', 'why', redactor, uuidv7, NOW);
+    expect((parseCanonical(recordBytes(q, 0, PREV)) as Record<string, unknown>)['attributes']).toEqual({ 'http.request.method': 'GET' });
   });
 
   it('fall back to recordable replacements when the kept fields are the problem', () => {

@@ -33,6 +33,12 @@ export interface CapturedBody {
   readonly truncated: boolean;
   readonly encoding: 'json' | 'utf8' | 'base64';
   readonly content: unknown;
+  /**
+   * Why a whole body has no content (it is not JSON the record can hold: format §2.2). Not a
+   * member of the record's body; httpEvent() records it as the annotation
+   * `ron-audit.body.request` (or `.response`).
+   */
+  readonly omitted?: string;
 }
 
 /** What a host or adapter emits. Everything the engine adds (v, seq, prev) is not part of it. */
@@ -373,7 +379,8 @@ export function recordLeafInput(p: PreparedEvent, seq: number, prevHex: string):
 
 /**
  * The reduced record of format §2.1 for an admitted request whose full record cannot be written:
- * every field except attributes, body and annotations, with one annotation saying why. If a kept
+ * every field except body and annotations, with one annotation saying why, and of the attributes
+ * only REDUCED_ATTRIBUTES. If a kept
  * field is itself what made the event unrecordable, falls back to id, action, outcome and actor,
  * each replaced when unusable — an admitted request is always recorded.
  */
@@ -386,11 +393,35 @@ export function prepareReduced(
   now: number,
 ): PreparedEvent {
   const note = annotation.slice(0, 4096).toWellFormed();
+  let attributes: Record<string, string | number> = {};
   try {
-    return prepareEvent({ ...event, attributes: {}, body: undefined, annotations: { [key]: note } } as unknown as AuditEvent, redactor, newId, now);
+    attributes = reducedAttributes(event.attributes);
+    return prepareEvent({ ...event, attributes, body: undefined, annotations: { [key]: note } } as unknown as AuditEvent, redactor, newId, now);
   } catch {
-    return prepareEvent(reducedEvent(event as { id: string }, key, note), redactor, newId, now);
+    try {
+      return prepareEvent({ ...reducedEvent(event as { id: string }, key, note), attributes }, redactor, newId, now);
+    } catch {
+      return prepareEvent(reducedEvent(event as { id: string }, key, note), redactor, newId, now);
+    }
   }
+}
+
+/**
+ * The attributes a reduced record keeps (format §2.1): who asked what and how it was answered,
+ * each only when it is certain to be recordable, so that a client cannot strip them from its
+ * request's record by making some other part of it unrecordable.
+ */
+export const REDUCED_ATTRIBUTES = ['http.request.method', 'http.route', 'url.path', 'http.response.status_code', 'client.address'] as const;
+
+function reducedAttributes(attributes: unknown): Record<string, string | number> {
+  const out: Record<string, string | number> = {};
+  if (attributes === null || typeof attributes !== 'object') return out;
+  for (const k of REDUCED_ATTRIBUTES) {
+    const v = (attributes as Record<string, unknown>)[k];
+    if (typeof v === 'string' && v.length <= 1024 && v.isWellFormed()) out[k] = v;
+    else if (typeof v === 'number' && Number.isSafeInteger(v)) out[k] = v;
+  }
+  return out;
 }
 
 /** The reduced record of an oversized event; the appender completes its annotation (see PreparedEvent.oversizeOf). */
