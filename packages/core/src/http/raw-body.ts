@@ -11,6 +11,10 @@ import type { CapturedBody } from '../record/record.js';
  * every byte read without adding a listener. A 'data' listener of our own would switch the
  * stream to flowing mode and lose chunks to a parser attached after an asynchronous middleware.
  *
+ * Content is parsed again from these bytes, not taken from the host's parsed body: a handler may
+ * have changed that object by the time the record is built, and only the bytes are evidence. The
+ * second parse is bounded by maxBytes (a longer JSON body keeps no content).
+ *
  * Only bytes the host read are seen. A body it never read (refused for its size before reading,
  * no parser for its type, a client that went away) has no digest; the record then says so.
  */
@@ -97,6 +101,9 @@ export function tapRequestBody(req: unknown, options: { readonly maxBytes: numbe
   const declared = headerText(headers['content-length']);
   const expectsBody = (declared !== undefined && declared !== '0') || headers['transfer-encoding'] !== undefined;
   const tap = new RequestBodyTap(options.maxBytes, headerText(headers['content-type']), declared, expectsBody);
+  // HTTP/1.1 has no body without Content-Length or Transfer-Encoding (RFC 9112 §6.3), so most
+  // reads are not wrapped at all; HTTP/2 may send a body with neither header.
+  if (!expectsBody && (r as { httpVersionMajor?: unknown }).httpVersionMajor !== 2) return tap;
   const emit = r.emit;
   // An own property shadowing the prototype's emit: only this request pays for the wrapper.
   Object.defineProperty(r, 'emit', {
