@@ -15,6 +15,17 @@ class HostileController {
   }
 }
 
+/** The level comes from the controller only: the handler Nest registers carries no @Audit of its own. */
+@Controller()
+@Audit({ level: 'request' })
+class ControllerLevelController {
+  @Post(HOSTILE_ROUTE.slice(1))
+  @HttpCode(201)
+  order(@Body() _body: unknown): { ok: true } {
+    return { ok: true };
+  }
+}
+
 const running: Running[] = [];
 afterEach(async () => {
   await Promise.all(running.splice(0).map((r) => r.app.close()));
@@ -27,6 +38,17 @@ describe.each(PLATFORMS)('hostile requests keep their record (Nest on %s)', (pla
     running.push(r);
     const res = await sendRaw(r.url, c);
     expect(res.headers['audit-id']).toMatch(/^[0-9a-f-]{36}$/);
+    const record = (await records(r.engine)).find((x) => x.id === res.headers['audit-id']);
+    expect(hostileRecordProblems(record, c, res)).toEqual([]);
+  });
+});
+
+describe.each(PLATFORMS)('a controller-level @Audit({ level: "request" }) taps the bytes too (Nest on %s)', (platform) => {
+  it('the record of a body with a lone surrogate has the digest of the bytes sent, not of a parsed value', async () => {
+    const c = HOSTILE_CASES.find((x) => x.name.includes('lone surrogate'))!;
+    const r = await start(platform, await moduleOptions({ maxBodyBytes: HOSTILE_MAX_BODY_BYTES }), { controllers: [ControllerLevelController] });
+    running.push(r);
+    const res = await sendRaw(r.url, c);
     const record = (await records(r.engine)).find((x) => x.id === res.headers['audit-id']);
     expect(hostileRecordProblems(record, c, res)).toEqual([]);
   });
