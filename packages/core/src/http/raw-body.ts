@@ -49,6 +49,7 @@ export class RequestBodyTap {
 
   /** @internal */
   chunk(chunk: unknown): void {
+    // Strings only after a host called req.setEncoding(): re-encoded as UTF-8, exact for 'utf8' only.
     const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk instanceof Uint8Array ? chunk : undefined;
     if (bytes === undefined || bytes.length === 0 || this.ended) return;
     // Created at the first byte: a request without a body costs no buffer.
