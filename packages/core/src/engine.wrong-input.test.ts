@@ -193,3 +193,24 @@ describe('close(options) with wrong input', () => {
     expect(engine.health().status).toBe('ready');
   });
 });
+
+describe('emit() and slot.commit() of an event that throws when read (issue 13 item 6)', () => {
+  const getter = (): unknown => Object.defineProperty({ outcome: 'success' }, 'action', { enumerable: true, get: () => { throw new Error('boom'); } });
+  const proxy = (): unknown => new Proxy({ action: 'a', outcome: 'success' }, { get: () => { throw new TypeError('trap'); } });
+  it.each([
+    ['a throwing getter', getter],
+    ['a Proxy whose get trap throws', proxy],
+  ])('emit(%s) throws AUDIT_INVALID_EVENT and counts the drop; commit() of it still leaves a reduced record', async (_name, make) => {
+    const engine = await readyAudit({ queueDepth: 8 });
+    expect(code(() => engine.emit(make() as never))).toBe('AUDIT_INVALID_EVENT');
+    expect(await asyncCode(() => engine.emitDurable(make() as never))).toBe('AUDIT_INVALID_EVENT');
+    expect(await metricValue(engine.metrics.registry, 'audit_drop_total', { reason: 'invalid' })).toBe(2);
+    const slot = engine.reserve();
+    expect(() => slot.commit(make() as never)).not.toThrow();
+    await engine.flush();
+    const rs = await engine.read();
+    expect(rs).toHaveLength(1);
+    expect(rs[0]!.record['id']).toBe(slot.id);
+    expect((rs[0]!.record['annotations'] as Record<string, string>)['ron-audit.invalid']).toMatch(/could not be read/);
+  });
+});

@@ -44,7 +44,7 @@ export type { FileOps, FileHandleLike, FaultPlan } from './sinks/fs.js';
 export type { AuditMetrics, DropReason } from './metrics.js';
 export { FORMAT_VERSION, MAX_RECORD_BYTES, OUTCOMES, parseTraceparent, uuidv7 } from './record/record.js';
 export type { AuditEvent, Actor, Target, AttributeValue, CapturedBody, Outcome } from './record/record.js';
-export { captureBody, createBodyCapture, capturedBody } from './record/body.js';
+export { captureBody, createBodyCapture, capturedBody, MAX_BODY_DEPTH } from './record/body.js';
 export type { BodyCapture } from './record/body.js';
 export type { CaptureBodyOptions } from './record/body.js';
 export { DEFAULT_REDACT_HEADERS, DEFAULT_REDACT_KEYS, DEFAULT_CENSOR } from './record/redact.js';
@@ -68,6 +68,11 @@ export {
   outcomeOf,
   actionFor,
   UNMATCHED_ROUTE,
+  MAX_ATTRIBUTES,
+  REQUEST_BODY_ANNOTATION,
+  RESPONSE_BODY_ANNOTATION,
+  HEADERS_ANNOTATION,
+  tapRequestBody,
   defaultActor,
   admit,
   SAFE_METHODS,
@@ -76,7 +81,7 @@ export {
   holdResponse,
   notDurableAnswer,
 } from './http/index.js';
-export type { AuditLevel, AuditRule, LevelDecision, RouteAuditConfig, HttpExchange, Admission, AdmitOptions, RefusalBody, HoldStart, Replacement } from './http/index.js';
+export type { AuditLevel, AuditRule, LevelDecision, RouteAuditConfig, HttpExchange, Admission, AdmitOptions, RefusalBody, HoldStart, Replacement, RequestBodyTap, TappedBody } from './http/index.js';
 // Export sink, export verifier and receipts (docs/format.md §10–§12).
 export { ExportWriter, EXPORT_WRITE_CONCURRENCY } from './sinks/export/writer.js';
 export type { ExportWriterOptions, OfferedCheckpoint } from './sinks/export/writer.js';

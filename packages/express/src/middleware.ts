@@ -51,6 +51,11 @@ function pathOf(req: Request): string {
   return q === -1 ? url : url.slice(0, q);
 }
 
+/** The levels whose records hold the request body: only then are its bytes tapped. */
+function capturesBodies(level: string | undefined): boolean {
+  return level === 'request' || level === 'requestResponse';
+}
+
 function refuse(o: ResolvedOptions, req: Request, res: Response, next: NextFunction, a: { retryAfterSeconds: number; body: { code: string; message: string }; error: AuditError }): void {
   const message = o.message ?? a.body.message;
   const refusal: RefusalInfo = {
@@ -73,6 +78,7 @@ export function audit(options?: ExpressAuditOptions): ExpressAudit {
     options: o,
     responseCap: Math.max(o.maxBodyBytes, RESPONSE_CAPTURE_CAP_BYTES),
     captureResponses: o.level === 'requestResponse' || o.rules.some((r) => r.level === 'requestResponse'),
+    captureRequests: capturesBodies(o.level) || o.rules.some((r) => capturesBodies(r.level)),
     holdWrites: o.durable,
   };
   // Only when some request can resolve to 'none' after admission must the level be known before
@@ -118,6 +124,8 @@ export function audit(options?: ExpressAuditOptions): ExpressAudit {
     if (a.kind === 'pass') return next();
     state.slot = a.slot;
     res.setHeader('Audit-Id', a.slot.id);
+    // Before any body parser: the route's level is not known yet, so every request is tapped when some level records bodies.
+    if (ctx.captureRequests) state.tapBody();
     state.trackRoute();
     if (noneAfterAdmission) {
       const writeHead = res.writeHead;
@@ -191,6 +199,7 @@ export function audit(options?: ExpressAuditOptions): ExpressAudit {
     route(config: ExpressRouteAudit): RequestHandler {
       const c = validateRouteConfig(config);
       if (c !== false && c.level === 'requestResponse') ctx.captureResponses = true;
+      if (c !== false && capturesBodies(c.level)) ctx.captureRequests = true;
       if (c !== false && c.durable === true) ctx.holdWrites = true;
       return function auditRoute(req: Request, _res: Response, next: NextFunction): void {
         stateOf(req)?.configure(c);

@@ -13,12 +13,14 @@ import {
   type DurableReceipt,
   type HttpExchange,
   type LevelDecision,
+  type RequestBodyTap,
   type Target,
+  tapRequestBody,
 } from '@ron-audit/core';
 import { DURABLE_METHODS } from '@ron-audit/core';
 import type { ExpressRouteConfig, ResolvedOptions } from './options.js';
 import { ResponseCapture } from './response-capture.js';
-import { routeOf } from './route-template.js';
+import { resolveRoute, routeOf } from './route-template.js';
 
 /**
  * One request's audit state, from admission to the record. Also the handle the host sees as
@@ -48,6 +50,8 @@ export interface AuditContext {
   readonly responseCap: number;
   /** Whether res.write/res.end are wrapped (some route may be 'requestResponse'). */
   captureResponses: boolean;
+  /** Whether request bodies are tapped as they are read (some route may be 'request' or 'requestResponse'). */
+  captureRequests: boolean;
   /** Whether write responses are held (the `durable` option, or some route's `durable: true`). */
   holdWrites: boolean;
 }
@@ -97,6 +101,7 @@ export class RequestState implements RequestAudit {
   private annotations: Record<string, string> | undefined;
   private error: HttpExchange['error'];
   private capture: ResponseCapture | undefined;
+  private bodyTap: RequestBodyTap | undefined;
 
   constructor(
     private readonly ctx: AuditContext,
@@ -128,6 +133,11 @@ export class RequestState implements RequestAudit {
 
   annotate(key: string, value: string): void {
     (this.annotations ??= {})[key] = value;
+  }
+
+  /** At admission, before any body parser reads the request: its bytes as received, for the record. */
+  tapBody(): void {
+    this.bodyTap = tapRequestBody(this.req, { maxBytes: this.ctx.options.maxBodyBytes });
   }
 
   /** errorHandler(): the error the handler passed on. */
@@ -225,17 +235,24 @@ export class RequestState implements RequestAudit {
   }
 
   private event(d: LevelDecision, aborted: boolean): AuditEvent {
+    // Answered before routing (a body parser refused the body, a middleware answered): the
+    // route the request was for is still a fact of the record; a 404 matched none by definition.
+    if (this.route === undefined && this.res.statusCode !== 404) this.route = resolveRoute(this.req);
     try {
       const event = httpEvent(this.exchange(d, aborted));
       return this.capture !== undefined ? this.capture.correct(event) : event;
     } catch (err) {
       // An admitted request is always recorded; a hook that threw leaves a reduced record.
-      return {
+      const attributes: Record<string, string | number> = { 'http.request.method': this.req.method, 'url.path': this.path, 'http.response.status_code': this.res.statusCode };
+      if (this.route !== undefined) attributes['http.route'] = this.route;
+      if (typeof this.req.ip === 'string') attributes['client.address'] = this.req.ip;
+      const reduced: AuditEvent = {
         action: d.action ?? actionFor(this.req.method, this.route),
         outcome: outcomeOf(this.res.statusCode, aborted, this.error),
-        attributes: { 'http.request.method': this.req.method, 'url.path': this.path, 'http.response.status_code': this.res.statusCode },
+        attributes,
         annotations: { 'ron-audit.adapter_error': err instanceof Error ? err.message.slice(0, 1024) : String(err).slice(0, 1024) },
       };
+      return this.actor === undefined ? reduced : { ...reduced, actor: this.actor };
     }
   }
 
@@ -262,7 +279,7 @@ export class RequestState implements RequestAudit {
       action: d.action,
       requestHeaders: detailed ? req.headers : undefined,
       responseHeaders: d.level === 'requestResponse' ? res.getHeaders() : undefined,
-      requestBody: detailed ? (req as { body?: unknown }).body : undefined,
+      requestBody: detailed ? (this.bodyTap ?? (req as { body?: unknown }).body) : undefined,
       requestContentType: headerText(req.headers['content-type']),
       responseBody: this.capture?.bytes(),
       responseContentType: headerText(res.getHeader('content-type')),

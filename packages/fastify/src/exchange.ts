@@ -1,4 +1,4 @@
-import type { Actor, AuditLevel, AuditSlot, HttpExchange } from '@ron-audit/core';
+import type { Actor, AuditLevel, AuditSlot, HttpExchange, RequestBodyTap } from '@ron-audit/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 /**
@@ -20,6 +20,8 @@ export interface RequestAudit {
   /** The response is held in onSend, waiting for the record to be durable. */
   holding: boolean;
   done: boolean;
+  /** The request's bytes as received, at the levels that record bodies (set in onRequest, before any parser). */
+  readonly bodyTap: RequestBodyTap | undefined;
 }
 
 function header(value: string | string[] | undefined): string | undefined {
@@ -48,7 +50,7 @@ export function exchangeOf(request: FastifyRequest, reply: FastifyReply, state: 
     action: state.action,
     requestHeaders: request.headers,
     responseHeaders: reply.getHeaders(),
-    requestBody: request.body,
+    requestBody: state.bodyTap ?? request.body,
     requestContentType: header(request.headers['content-type']),
     responseBody: state.responseBody,
     responseContentType: typeof responseType === 'string' ? responseType : undefined,

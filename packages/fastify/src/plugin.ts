@@ -1,4 +1,4 @@
-import { admit, createAudit, DURABLE_METHODS, httpEvent, resolveLevel, type Actor, type AdmitOptions, type AuditEngine, type AuditEvent, type AuditHealth } from '@ron-audit/core';
+import { admit, createAudit, DURABLE_METHODS, httpEvent, resolveLevel, tapRequestBody, type Actor, type AdmitOptions, type AuditEngine, type AuditEvent, type AuditHealth } from '@ron-audit/core';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, HookHandlerDoneFunction, RouteOptions } from 'fastify';
 import { fastifyPlugin } from 'fastify-plugin';
 import { exchangeOf, type RequestAudit } from './exchange.js';
@@ -204,6 +204,7 @@ const auditPlugin: FastifyPluginAsync<FastifyAuditOptions> = async (fastify: Fas
       durable: DURABLE_METHODS.has(method) && ((config === false ? undefined : config?.durable) ?? opts.durable),
       holding: false,
       done: false,
+      bodyTap: decision.level === 'request' || decision.level === 'requestResponse' ? tapRequestBody(request.raw, { maxBytes: opts.maxBodyBytes }) : undefined,
     };
     reply.header('audit-id', admission.slot.id);
     done();

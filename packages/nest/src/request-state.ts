@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { defaultActor, type Actor, type Admission, type AuditLevel, type AuditSlot, type HttpExchange, type LevelDecision } from '@ron-audit/core';
+import { defaultActor, type Actor, type Admission, type AuditLevel, type AuditSlot, type HttpExchange, type LevelDecision, type RequestBodyTap } from '@ron-audit/core';
 import type { AuditedRequest, AuditSettings } from './options.js';
 
 /**
@@ -41,6 +41,8 @@ export interface RequestState {
   responseBody: unknown;
   error: HttpExchange['error'];
   ended: boolean;
+  /** The request's bytes as received, tapped in the middleware before any body parser when some level records bodies. */
+  bodyTap: RequestBodyTap | undefined;
 }
 
 interface WithRaw {
@@ -88,6 +90,7 @@ export function newState(raw: IncomingMessage, res: ServerResponse, request: obj
     responseBody: undefined,
     error: undefined,
     ended: false,
+    bodyTap: undefined,
   };
 }
 
@@ -145,7 +148,7 @@ export function exchangeOf(st: RequestState, settings: AuditSettings, decision: 
     action: decision.action,
     requestHeaders: headers,
     responseHeaders: res.getHeaders(),
-    requestBody: body,
+    requestBody: st.bodyTap ?? body,
     requestContentType: firstHeader(headers['content-type']),
     responseBody: st.responseBody,
     responseContentType: (() => {

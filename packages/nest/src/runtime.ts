@@ -13,6 +13,7 @@ import {
   type AuditStatus,
   type HealthReason,
   type LevelDecision,
+  tapRequestBody,
 } from '@ron-audit/core';
 import { AUDIT_ROUTE_METADATA, type AuditRouteMetadata } from './decorators.js';
 import { DURABLE_METHODS, holdResponse, notDurableAnswer, type HoldStart } from '@ron-audit/core';
@@ -29,6 +30,22 @@ export interface AuditReadiness {
 }
 
 type NextFn = (err?: unknown) => void;
+
+/** A registered template as a matcher: `:param` one segment, `*` (and `{*splat}`, `(.*)`) the rest. */
+function templatePattern(template: string): RegExp {
+  let out = '';
+  for (const part of template.split(/(\{\*\w*\}|\(\.\*\)|\*|:\w+\??)/)) {
+    if (part === '') continue;
+    if (part.startsWith(':')) out += part.endsWith('?') ? '[^/]*' : '[^/]+';
+    else if (part === '*' || part === '(.*)' || part.startsWith('{*')) out += '.*';
+    else out += part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`^${out}/?$`);
+}
+
+function capturesBodies(level: string | undefined): boolean {
+  return level === 'request' || level === 'requestResponse';
+}
 
 function closeConnection(st: RequestState): void {
   if (!st.res.headersSent) st.res.setHeader('Connection', 'close');
@@ -58,10 +75,16 @@ export class AuditRuntime implements OnModuleInit, BeforeApplicationShutdown, On
   /** Requests whose response has not ended, to end their keep-alive when the application shuts down. */
   private readonly live = new Set<RequestState>();
   private readonly registered = new Set<string>();
+  /** Every registered route, to name the route of a request answered before Nest routed it (a body parser's 400 or 413). */
+  private readonly routes: { readonly method: string; readonly template: string; readonly pattern: RegExp; readonly config: AuditRouteMetadata | undefined }[] = [];
   private adapter: AbstractHttpAdapter | undefined;
   private shuttingDown = false;
   /** Some write response may be held: the `durable` option, or a route registered with `@Audit({ durable: true })`. */
   private holdWrites: boolean;
+  /** Some request may be recorded with its body: the module's level or a rule, or a route registered with `@Audit({ level })`. */
+  private captureRequests: boolean;
+  /** The middleware was mounted when the module was instantiated (Express: ahead of Nest's body parsers). */
+  private mountedEarly = false;
   private readonly logger = new Logger('AuditModule');
 
   constructor(
@@ -73,6 +96,17 @@ export class AuditRuntime implements OnModuleInit, BeforeApplicationShutdown, On
     this.owned = resolved.engine === undefined;
     this.engine = resolved.engine ?? createAudit(resolved.engineOptions);
     this.holdWrites = this.settings.durable;
+    this.captureRequests = capturesBodies(this.settings.level) || this.settings.rules.some((r) => capturesBodies(r.level));
+    // On Express, Nest mounts its body parsers in app.init(), before any module's configure();
+    // a middleware mounted from there never sees a request the parser refuses (malformed JSON,
+    // over the limit), nor the bytes it read. Providers are instantiated at NestFactory.create(),
+    // before init(), so mounting here puts the middleware ahead of the parsers. (On Fastify the
+    // middleware runs in onRequest, before any parsing, wherever it is mounted.)
+    const adapter = this.adapterHost.httpAdapter as AbstractHttpAdapter | undefined;
+    if (adapter !== undefined && typeof adapter.getType === 'function' && adapter.getType() === 'express') {
+      adapter.use(this.middleware);
+      this.mountedEarly = true;
+    }
   }
 
   /** Installs stages 1 and 2: called from AuditModule.configure(), which Nest runs before it applies module middleware and registers routes. */
@@ -82,13 +116,15 @@ export class AuditRuntime implements OnModuleInit, BeforeApplicationShutdown, On
     const onRegister = (route: RouteInfo): void => {
       this.registered.add(`${route.method} ${route.template}`);
       const config = Reflect.getMetadata(AUDIT_ROUTE_METADATA, route.handler) as AuditRouteMetadata | undefined;
+      this.routes.push({ method: route.method, template: route.template, pattern: templatePattern(route.template), config });
       if (config !== undefined && config !== false && config.durable === true) this.holdWrites = true;
+      if (config !== undefined && config !== false && capturesBodies(config.level)) this.captureRequests = true;
     };
     if (!installRouteHook(adapter, (route, req, res) => this.gate(route, req, res), onRegister)) {
       throw new AuditError('AUDIT_CONFIG_INVALID', 'AuditModule is imported more than once in this application: import AuditModule.forRoot() once (isGlobal: true shares it)', { key: 'AuditModule' });
     }
     this.adapter = adapter;
-    adapter.use(this.middleware);
+    if (!this.mountedEarly) adapter.use(this.middleware);
   }
 
   /** Stage 1: the middleware, on the HTTP adapter for every request (Express req/res; Node's on Fastify, through @fastify/middie). */
@@ -105,6 +141,8 @@ export class AuditRuntime implements OnModuleInit, BeforeApplicationShutdown, On
 
   private begin(raw: IncomingMessage, res: ServerResponse, request: object, response: object): RequestState {
     const st = newState(raw, res, request, response);
+    // The route's level is not known before the parser runs: tapped whenever some level records bodies.
+    if (this.captureRequests) st.bodyTap = tapRequestBody(raw, { maxBytes: this.settings.maxBodyBytes });
     this.states.set(raw, st);
     this.live.add(st);
     res.once('close', () => this.end(st));
@@ -209,6 +247,7 @@ export class AuditRuntime implements OnModuleInit, BeforeApplicationShutdown, On
     this.live.delete(st);
     const aborted = !st.res.writableFinished;
     if (st.skip || st.committed) return;
+    if (!st.routed && st.res.statusCode !== 404) this.routeUnrouted(st);
     const decision = this.decisionOf(st);
     let slot = st.slot;
     st.slot = undefined;
@@ -225,6 +264,21 @@ export class AuditRuntime implements OnModuleInit, BeforeApplicationShutdown, On
       slot = admission.slot;
     }
     slot.commit(this.eventOf(st, decision, aborted));
+  }
+
+  /**
+   * A request answered before its route ran (the platform's body parser refused it, a middleware
+   * answered): the route it was for, and that route's level, still belong in its record.
+   */
+  private routeUnrouted(st: RequestState): void {
+    const route = this.routes.find((r) => (r.method === st.method || r.method === 'ALL') && r.pattern.test(st.path));
+    if (route === undefined) return;
+    st.route = route.template;
+    if (route.config === false) {
+      this.skip(st);
+      return;
+    }
+    this.decide(st, route.config);
   }
 
   /**

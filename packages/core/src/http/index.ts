@@ -1,6 +1,8 @@
 export { AUDIT_LEVELS, DEFAULT_LEVEL, DEFAULT_MAX_BODY_BYTES, compileRules, isAuditLevel, resolveLevel } from './levels.js';
 export type { AuditLevel, AuditRule, LevelDecision, RouteAuditConfig } from './levels.js';
-export { httpEvent, outcomeOf, actionFor, UNMATCHED_ROUTE } from './exchange.js';
+export { httpEvent, outcomeOf, actionFor, UNMATCHED_ROUTE, MAX_ATTRIBUTES, REQUEST_BODY_ANNOTATION, RESPONSE_BODY_ANNOTATION, HEADERS_ANNOTATION } from './exchange.js';
+export { tapRequestBody } from './raw-body.js';
+export type { RequestBodyTap, TappedBody } from './raw-body.js';
 export type { HttpExchange } from './exchange.js';
 export { defaultActor } from './actor.js';
 export { admit, SAFE_METHODS, SATURATED_CODE } from './admit.js';

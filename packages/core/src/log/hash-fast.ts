@@ -8,7 +8,7 @@ import { FORMAT_KEYS, type BackendKeys, type HashBackend } from './hash.js';
  * call is synchronous. Only the engine imports this file, so the verifier subpath stays pure JS.
  */
 export async function createFastBackend(keys: BackendKeys = FORMAT_KEYS): Promise<HashBackend> {
-  const [chain, genesis, plain] = await Promise.all([createBLAKE3(256, keys.chain), createBLAKE3(256, keys.genesis), createBLAKE3(256)]);
+  const [chain, genesis, plain, streamHasher] = await Promise.all([createBLAKE3(256, keys.chain), createBLAKE3(256, keys.genesis), createBLAKE3(256), createBLAKE3(256)]);
   const run = (h: IHasher, data: Uint8Array): Uint8Array => {
     h.init();
     h.update(data);
@@ -21,6 +21,30 @@ export async function createFastBackend(keys: BackendKeys = FORMAT_KEYS): Promis
     },
     blake3(data) {
       return run(plain, data);
+    },
+    blake3Stream() {
+      // One WebAssembly hasher serves every stream: each step resumes the stream's own saved
+      // state, so streams of concurrent requests (and the one-shot calls, which init()) interleave
+      // safely on the one thread. A saved BLAKE3 state is a few kB, small beside a 64 kB chunk.
+      let state: Uint8Array | undefined;
+      let done = false;
+      const resume = (): void => {
+        if (done) throw new Error('blake3Stream: digest() was already called');
+        if (state === undefined) streamHasher.init();
+        else streamHasher.load(state);
+      };
+      return {
+        update(data) {
+          resume();
+          streamHasher.update(data);
+          state = streamHasher.save();
+        },
+        digest() {
+          resume();
+          done = true;
+          return streamHasher.digest('binary');
+        },
+      };
     },
     sha256(data) {
       // crypto.hash (one shot, Node ≥ 20.12) is ~1.6x createHash().update().digest() on small inputs.

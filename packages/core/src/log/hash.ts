@@ -25,6 +25,8 @@ export interface HashBackend {
   blake3Keyed(key: 'chain' | 'genesis', data: Uint8Array): Uint8Array;
   /** Plain BLAKE3-256 (used for body digests). */
   blake3(data: Uint8Array): Uint8Array;
+  /** Plain BLAKE3-256 over data given in pieces (bodies longer than what is kept of them); equal to blake3() of the concatenation. */
+  blake3Stream(): Blake3Stream;
   /** SHA-256 of `data` (the caller builds the RFC 6962 prefix into it). */
   sha256(data: Uint8Array): Uint8Array;
 }
@@ -34,6 +36,12 @@ export function deriveKey(context: string, material: Uint8Array = new Uint8Array
   assertString('context', context);
   assertBytes('material', material);
   return nobleBlake3(material, { context: new TextEncoder().encode(context) });
+}
+
+export interface Blake3Stream {
+  update(data: Uint8Array): void;
+  /** Once per stream. */
+  digest(): Uint8Array;
 }
 
 export interface BackendKeys {
@@ -54,6 +62,9 @@ export function createPureBackend(keys: BackendKeys = FORMAT_KEYS): HashBackend 
     },
     blake3(data) {
       return nobleBlake3(data);
+    },
+    blake3Stream() {
+      return nobleBlake3.create();
     },
     sha256(data) {
       return nobleSha256(data);
@@ -118,6 +129,11 @@ export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
 }
 
 /** Plain BLAKE3-256, used for captured-body digests (format §2.2). */
+/** A streaming contentDigest, for bodies digested as they arrive. */
+export function contentDigestStream(): Blake3Stream {
+  return backend.blake3Stream();
+}
+
 export function contentDigest(bytes: Uint8Array): Uint8Array {
   assertBytes('bytes', bytes);
   return backend.blake3(bytes);

@@ -5,7 +5,7 @@ import { AuditError, invalidArgument } from '../errors.js';
 import type { DurableAck } from '../log/appender.js';
 import type { AuditHealth } from '../health.js';
 import type { AuditMetrics, DropReason } from '../metrics.js';
-import { prepareEvent, prepareOversized, prepareReduced, uuidv7, type AuditEvent, type PreparedEvent } from '../record/record.js';
+import { prepareEvent, prepareOversized, prepareReduced, reducedEvent, uuidv7, type AuditEvent, type PreparedEvent } from '../record/record.js';
 import type { Admission, Slot } from './admission.js';
 import { checkReserveOptions, ReservedSlot, type SlotReceipt } from './slot.js';
 
@@ -108,8 +108,14 @@ export abstract class AdmissionFront {
       return;
     }
     let prepared: PreparedEvent;
-    const base = { ...(event as AuditEvent), id };
     const now = Date.now();
+    let base: AuditEvent;
+    try {
+      base = { ...(event as AuditEvent), id };
+    } catch (err) {
+      // An event that throws when read (a getter, a Proxy): the slot is still recorded, reduced.
+      base = reducedEvent({ id }, 'ron-audit.invalid', `event could not be read: ${err instanceof Error ? err.message : 'an unreadable value'}`);
+    }
     try {
       prepared = prepareEvent(base, this.config.redact, uuidv7, now);
     } catch (err) {

@@ -32,6 +32,17 @@ describe('streaming body capture', () => {
     c.finish();
     expect(() => c.update('x')).toThrow(expect.objectContaining({ code: 'AUDIT_INVALID_ARGUMENT' }));
     expect(() => createBodyCapture({ maxBytes: 4 }).update(42 as never)).toThrow(expect.objectContaining({ code: 'AUDIT_INVALID_ARGUMENT' }));
+    expect(() => c.finish()).toThrow(expect.objectContaining({ code: 'AUDIT_INVALID_ARGUMENT' }));
+    expect(() => createBodyCapture({ maxBytes: 4, contentType: 7 as never })).toThrow(expect.objectContaining({ code: 'AUDIT_INVALID_ARGUMENT' }));
+  });
+
+  it('digests bodies at and just past the kept head the same whichever hasher runs (one-shot backend below, streaming above)', () => {
+    for (const len of [0, 1, 8, 9, 10, 100]) {
+      const bytes = Uint8Array.from({ length: len }, (_, i) => (i * 7) % 256);
+      const one = createBodyCapture({ maxBytes: 8, contentType: 'application/octet-stream' });
+      for (const b of bytes) one.update(Uint8Array.of(b));
+      expect(one.finish()).toEqual(captureBody(bytes, { maxBytes: 8, contentType: 'application/octet-stream' }));
+    }
   });
 });
 

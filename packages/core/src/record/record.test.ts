@@ -148,7 +148,7 @@ describe('record bytes', () => {
 });
 
 describe('reduced records', () => {
-  it('keep every field except attributes, body and annotations', () => {
+  it('keep every field except body and annotations, and of the attributes only the HTTP ones they are certain to hold', () => {
     const p = prepareReduced(
       { id: 'r-1', action: 'a', outcome: 'success', actor: { id: 'u' }, target: { type: 't', id: '1' }, request_id: 'q', time: NOW, attributes: { secret: 's' }, annotations: { k: 'v' } },
       'ron-audit.invalid',
@@ -161,11 +161,52 @@ describe('reduced records', () => {
     expect(r).toMatchObject({ id: 'r-1', action: 'a', outcome: 'success', actor: { id: 'u', type: 'user' }, target: { type: 't', id: '1' }, request_id: 'q', attributes: {}, annotations: { 'ron-audit.invalid': 'why' } });
   });
 
+  it('keep method, route, path, status and client address, so a client cannot strip them by making another part unrecordable (issue 13 item 5)', () => {
+    const attributes = {
+      'http.request.method': 'POST',
+      'http.route': '/orders',
+      'url.path': '/orders',
+      'http.response.status_code': 201,
+      'client.address': '127.0.0.1',
+      'http.request.header.x': ['\ud800'],
+      'user_agent.original': 'ua',
+    };
+    const p = prepareReduced({ id: 'r-3', action: 'POST /orders', outcome: 'success', actor: { id: 'u' }, attributes } as never, 'ron-audit.invalid', 'why', redactor, uuidv7, NOW);
+    const r = parseCanonical(recordBytes(p, 0, PREV)) as Record<string, unknown>;
+    expect(r['attributes']).toEqual({ 'http.request.method': 'POST', 'http.route': '/orders', 'url.path': '/orders', 'http.response.status_code': 201, 'client.address': '127.0.0.1' });
+    // Each kept one only when recordable: a lone surrogate in the path, a non-integer status are left out.
+    const q = prepareReduced({ id: 'r-4', action: 'GET /x', outcome: 'success', attributes: { 'url.path': '/\ud800', 'http.response.status_code': Number.NaN, 'http.request.method': 'GET' } } as never, 'ron-audit.invalid', 'why', redactor, uuidv7, NOW);
+    expect((parseCanonical(recordBytes(q, 0, PREV)) as Record<string, unknown>)['attributes']).toEqual({ 'http.request.method': 'GET' });
+  });
+
   it('fall back to recordable replacements when the kept fields are the problem', () => {
     const p = prepareReduced({ id: 'r-2', action: '\udc00', outcome: 'nope', actor: { id: '\ud800' }, time: 'never' } as never, 'ron-audit.invalid', 'x'.repeat(5000) + '\ud83d', redactor, uuidv7, NOW);
     const r = parseCanonical(recordBytes(p, 0, PREV)) as Record<string, unknown>;
     expect(r).toMatchObject({ id: 'r-2', action: 'ron-audit.unrecordable', outcome: 'failure', actor: { id: 'anonymous', type: 'anonymous' } });
     expect((r['annotations'] as Record<string, string>)['ron-audit.invalid']).toHaveLength(4096);
+  });
+});
+
+describe('prepareEvent of an event that throws when read (issue 13 item 6)', () => {
+  const throwingGetter = Object.defineProperty({ outcome: 'success' }, 'action', { enumerable: true, get: () => { throw new Error('boom'); } });
+  const throwingProxy = new Proxy({}, { get: () => { throw new TypeError('trap'); }, ownKeys: () => { throw new TypeError('trap'); } });
+  const revoked = Proxy.revocable({}, {});
+  revoked.revoke();
+  const attributesGetter = { action: 'a', outcome: 'success', get attributes(): never { throw new RangeError('deep'); } };
+  const attributesProxy = { action: 'a', outcome: 'success', attributes: new Proxy({}, { ownKeys: () => { throw new Error('keys'); } }) };
+  const thrownNonError = { action: 'a', outcome: 'success', get actor(): never { throw 42; } };
+  it.each([
+    ['a throwing getter', throwingGetter],
+    ['a Proxy whose traps throw', throwingProxy],
+    ['a revoked Proxy', revoked.proxy],
+    ['attributes behind a throwing getter', attributesGetter],
+    ['attributes as a Proxy whose ownKeys throws', attributesProxy],
+    ['a getter throwing a non-Error', thrownNonError],
+  ])('%s is AUDIT_INVALID_EVENT, not the raw error', (_name, event) => {
+    const err = thrown(() => prepareEvent(event as never, redactor, uuidv7, NOW));
+    expect(err).toBeInstanceOf(AuditError);
+    expect((err as AuditError).code).toBe('AUDIT_INVALID_EVENT');
+    expect((err as AuditError).message).toMatch(/event could not be read/);
   });
 });
 

@@ -33,6 +33,12 @@ export interface CapturedBody {
   readonly truncated: boolean;
   readonly encoding: 'json' | 'utf8' | 'base64';
   readonly content: unknown;
+  /**
+   * Why a whole body has no content (it is not JSON the record can hold: format §2.2). Not a
+   * member of the record's body; httpEvent() records it as the annotation
+   * `ron-audit.body.request` (or `.response`).
+   */
+  readonly omitted?: string;
 }
 
 /** What a host or adapter emits. Everything the engine adds (v, seq, prev) is not part of it. */
@@ -266,6 +272,25 @@ export function prepareInternalEvent(event: AuditEvent, redactor: Redactor, newI
 }
 
 function prepare(event: AuditEvent, redactor: Redactor, newId: () => string, now: number, maxBytes: number, internal: boolean): PreparedEvent {
+  try {
+    return prepareUnchecked(event, redactor, newId, now, maxBytes, internal);
+  } catch (err) {
+    if (err instanceof AuditError) throw err;
+    // The event itself threw while being read (a getter, a Proxy trap, a toJSON-less exotic
+    // object): the caller's input, so a typed error, not whatever the caller's code threw.
+    throw new AuditError('AUDIT_INVALID_EVENT', `event could not be read: ${describeThrown(err)}`, { field: '' });
+  }
+}
+
+function describeThrown(err: unknown): string {
+  try {
+    return err instanceof Error ? `${err.name}: ${err.message}`.slice(0, 512) : describe(err);
+  } catch {
+    return 'an unreadable value';
+  }
+}
+
+function prepareUnchecked(event: AuditEvent, redactor: Redactor, newId: () => string, now: number, maxBytes: number, internal: boolean): PreparedEvent {
   if (event === null || typeof event !== 'object' || Array.isArray(event)) throw invalid('', 'an event object', event);
   const e = event as unknown as Record<string, unknown>;
   const action = str('action', e['action'], 1, 256);
@@ -354,7 +379,8 @@ export function recordLeafInput(p: PreparedEvent, seq: number, prevHex: string):
 
 /**
  * The reduced record of format §2.1 for an admitted request whose full record cannot be written:
- * every field except attributes, body and annotations, with one annotation saying why. If a kept
+ * every field except body and annotations, with one annotation saying why, and of the attributes
+ * only REDUCED_ATTRIBUTES. If a kept
  * field is itself what made the event unrecordable, falls back to id, action, outcome and actor,
  * each replaced when unusable — an admitted request is always recorded.
  */
@@ -367,11 +393,35 @@ export function prepareReduced(
   now: number,
 ): PreparedEvent {
   const note = annotation.slice(0, 4096).toWellFormed();
+  let attributes: Record<string, string | number> = {};
   try {
-    return prepareEvent({ ...event, attributes: {}, body: undefined, annotations: { [key]: note } } as unknown as AuditEvent, redactor, newId, now);
+    attributes = reducedAttributes(event.attributes);
+    return prepareEvent({ ...event, attributes, body: undefined, annotations: { [key]: note } } as unknown as AuditEvent, redactor, newId, now);
   } catch {
-    return prepareEvent(reducedEvent(event as { id: string }, key, note), redactor, newId, now);
+    try {
+      return prepareEvent({ ...reducedEvent(event as { id: string }, key, note), attributes }, redactor, newId, now);
+    } catch {
+      return prepareEvent(reducedEvent(event as { id: string }, key, note), redactor, newId, now);
+    }
   }
+}
+
+/**
+ * The attributes a reduced record keeps (format §2.1): who asked what and how it was answered,
+ * each only when it is certain to be recordable, so that a client cannot strip them from its
+ * request's record by making some other part of it unrecordable.
+ */
+export const REDUCED_ATTRIBUTES = ['http.request.method', 'http.route', 'url.path', 'http.response.status_code', 'client.address'] as const;
+
+function reducedAttributes(attributes: unknown): Record<string, string | number> {
+  const out: Record<string, string | number> = {};
+  if (attributes === null || typeof attributes !== 'object') return out;
+  for (const k of REDUCED_ATTRIBUTES) {
+    const v = (attributes as Record<string, unknown>)[k];
+    if (typeof v === 'string' && v.length <= 1024 && v.isWellFormed()) out[k] = v;
+    else if (typeof v === 'number' && Number.isSafeInteger(v)) out[k] = v;
+  }
+  return out;
 }
 
 /** The reduced record of an oversized event; the appender completes its annotation (see PreparedEvent.oversizeOf). */
