@@ -392,6 +392,16 @@ describe('ronctl audit verify over lanes', () => {
     expect(bad.out.trim().split('\n').at(-1)).toBe('FAIL: 2 lanes, at least one does not verify');
   });
 
+  it('in Macronode too, the checkpoints signed before each WAL commit carry the lane line (WAL protocol 2 signs before the write)', async () => {
+    const root = tempDir();
+    const exportDir = join(root, 'export');
+    const { audit } = await laned({ root, walEnabled: true, walDir: join(root, 'wal'), exportEnabled: true, exportDir, checkpointEvery: 16 });
+    await audit.ready();
+    for (let i = 0; i < 100; i++) audit.emit(event(i));
+    await audit.close();
+    for (const i of [0, 1]) expect(readFileSync(join(exportDir, `lane-${i}`, 'checkpoint'), 'utf8')).toMatch(new RegExp(`^${ORIGIN}/lane-${i}\n\\d+\n\\S+\ntime \\S+\nlane ${i}/2\n\n`));
+  });
+
   it('every lane checkpoint says which lane of how many it is, so a deleted or swapped lane folder fails as a set (issue 13 item 9)', async () => {
     const root = tempDir();
     const exportDir = join(root, 'export');

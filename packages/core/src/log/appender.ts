@@ -251,7 +251,7 @@ export class Appender {
   /** Sign the checkpoint for `end` now, for the WAL to write with its batch; a failure is reported and yields undefined. */
   private presign(end: { size: number; root: Uint8Array }): Promise<SignedCheckpoint | undefined> {
     const time = this.now();
-    return signNote(formatCheckpoint({ origin: this.log.origin, size: end.size, root: end.root, time }), this.signers).then(
+    return signNote(formatCheckpoint({ origin: this.log.origin, size: end.size, root: end.root, time, extensions: this.checkpointExtensions }), this.signers).then(
       (note) => ({ note, size: end.size, root: end.root, time }),
       (err: unknown) => {
         this.hooks.onError(err);
