@@ -282,13 +282,22 @@ export class Appender {
         this.hooks.onCheckpoint(cp, durability === 'durable');
       }
     } catch (err) {
-      for (const w of unsettled ?? []) w.ack.reject(err);
-      this.hooks.onError(err);
+      this.failed(unsettled, err);
     } finally {
-      this.inFlight--;
-      if (this.waiting > 0) this.schedule();
-      else if (this.inFlight === 0 && !this.running && !this.scheduled) this.wakeIdle();
+      this.completed();
     }
+  }
+
+  private failed(unsettled: { ack: DurableAck }[] | undefined, err: unknown): void {
+    for (const w of unsettled ?? []) w.ack.reject(err);
+    this.hooks.onError(err);
+  }
+
+  /** A batch's completion ended; waiters wake even if signing failed (onError reported it; health() then says why). */
+  private completed(): void {
+    this.inFlight--;
+    if (this.waiting > 0) this.schedule();
+    else if (this.inFlight === 0 && !this.running && !this.scheduled) this.wakeIdle();
   }
 
   private async complete(durabilityP: Promise<BatchDurability> | BatchDurability, waiting: { ack: DurableAck; id: string; seq: number }[] | undefined, end: { size: number; root: Uint8Array }): Promise<void> {
@@ -308,13 +317,9 @@ export class Appender {
       settle?.();
       unsettled = undefined;
     } catch (err) {
-      for (const w of unsettled ?? []) w.ack.reject(err);
-      this.hooks.onError(err);
+      this.failed(unsettled, err);
     } finally {
-      this.inFlight--;
-      // Waiters wake even if signing failed (onError reported it); health() then says why.
-      if (this.waiting > 0) this.schedule();
-      else if (this.inFlight === 0 && !this.running && !this.scheduled) this.wakeIdle();
+      this.completed();
     }
   }
 

@@ -8,7 +8,8 @@ import { isAuditError } from '../../errors.js';
 import { parseCheckpoint } from '../../log/checkpoint.js';
 import { parseNote } from '../../sign/note.js';
 import { verifyLog } from '../../verify/verify.js';
-import { FRAME_CHECKPOINT, FRAME_RECORD, FRAME_SYNC, MAGIC, frameCrc, readFrame } from './frame.js';
+import { FRAME_CHECKPOINT, FRAME_RECORD, FRAME_SYNC, MAGIC, frameCrc } from './frame.js';
+import { frameSpans } from './mutation.js';
 
 /**
  * The reproductions of the issue "Hostile input and damaged disks" (items 1–3 and the WAL part of
@@ -27,17 +28,7 @@ function segments(dir: string): string[] {
   return readdirSync(dir).filter((f) => f.endsWith('.wal')).sort();
 }
 
-function frames(buf: Uint8Array): { offset: number; end: number; type: number }[] {
-  const out: { offset: number; end: number; type: number }[] = [];
-  let off = MAGIC.length;
-  while (off < buf.length) {
-    const f = readFrame(buf, off);
-    if (!f.ok) break;
-    out.push({ offset: off, end: f.next, type: f.type });
-    off = f.next;
-  }
-  return out;
-}
+const frames = frameSpans;
 
 /** Replace `from` by `to` (same length) inside the frame at `f` and recompute its CRC, as anyone can. */
 function forgeInFrame(buf: Buffer, f: { offset: number; end: number }, from: string, to: string): void {

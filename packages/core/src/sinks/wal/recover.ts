@@ -126,6 +126,15 @@ interface Pending {
   readonly leaf: Uint8Array;
 }
 
+/** A record frame's bytes (copied behind the 0x00 leaf prefix), its chain hash and its leaf hash. */
+function hashedRecord(payload: Uint8Array): Pending {
+  const input = Buffer.allocUnsafe(payload.length + 1);
+  input[0] = 0;
+  input.set(payload, 1);
+  const bytes = input.subarray(1);
+  return { bytes, hash: recordHash(bytes), leaf: leafHashOfInput(input) };
+}
+
 export async function recoverWal(o: RecoverOptions): Promise<RecoveryResult> {
   let names: string[];
   try {
@@ -252,13 +261,9 @@ export async function recoverWal(o: RecoverOptions): Promise<RecoveryResult> {
           const why = links === undefined ? 'record frame without seq/prev' : links.seq !== seqAt() ? `record says seq ${links.seq}, expected ${seqAt()}` : `record ${seqAt()} does not link to record ${seqAt() - 1}`;
           throw corrupt('record_link', why, { segment, offset: off, seq: seqAt() });
         }
-        const input = Buffer.allocUnsafe(f.payload.length + 1);
-        input[0] = 0;
-        input.set(f.payload, 1);
-        const bytes = input.subarray(1);
-        const hash = recordHash(bytes);
-        pending.push({ bytes, hash, leaf: leafHashOfInput(input) });
-        pendingPrev = toHex(hash);
+        const r = hashedRecord(f.payload);
+        pending.push(r);
+        pendingPrev = toHex(r.hash);
       } else if (f.type === FRAME_CHECKPOINT) {
         const c = checkNote(f.payload, origin, o.keys);
         if (!c.ok) throw corrupt('checkpoint', c.why, { segment, offset: off, seq: seqAt() });
@@ -303,13 +308,9 @@ export async function recoverWal(o: RecoverOptions): Promise<RecoveryResult> {
           const why = links === undefined ? 'record frame without seq/prev' : links.seq !== size ? `record says seq ${links.seq}, expected ${size}` : `record ${size} does not link to record ${size - 1}`;
           throw corrupt('record_link', why, { segment, offset: off, seq: size });
         }
-        const input = Buffer.allocUnsafe(f.payload.length + 1);
-        input[0] = 0;
-        input.set(f.payload, 1);
-        const bytes = input.subarray(1);
-        const hash = recordHash(bytes);
-        commit({ bytes, hash, leaf: leafHashOfInput(input) }, segment);
-        prevHex = toHex(hash);
+        const r = hashedRecord(f.payload);
+        commit(r, segment);
+        prevHex = toHex(r.hash);
       } else if (f.type === FRAME_CHECKPOINT) {
         const c = checkNote(f.payload, origin, o.keys);
         if (!c.ok) throw corrupt('checkpoint', c.why, { segment, offset: off, seq: size });
