@@ -16,7 +16,8 @@ export const DEFAULT_WAL_ENABLED = false;
 export const DEFAULT_WAL_DIR = './.audit/wal';
 export const DEFAULT_WAL_BATCH = 32;
 export const DEFAULT_WAL_WINDOW_MS = 1;
-export const DEFAULT_WAL_SEGMENT_BYTES = 64 * 1024 * 1024;
+// 16 MiB: a bounded start replays about one segment (format §9.5), so this bounds the time to ready.
+export const DEFAULT_WAL_SEGMENT_BYTES = 16 * 1024 * 1024;
 export const DEFAULT_EXPORT_ENABLED = false;
 export const DEFAULT_EXPORT_DIR = './.audit/export';
 export const DEFAULT_CHECKPOINT_EVERY = 10_000;

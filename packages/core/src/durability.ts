@@ -98,6 +98,7 @@ export class Sinks {
         origin: this.log.origin,
         keys,
         published: published?.origin === this.log.origin ? published : undefined,
+        onResume: (size, frontier, head) => this.log.resumeAt(size, frontier, head),
         onRecord: (bytes, hash, leaf) => this.log.append(bytes, leaf, hash),
         rootAt: (size) => this.log.rootAt(size),
       });
@@ -138,9 +139,11 @@ export class Sinks {
           segmentBytes: this.config.walSegmentBytes,
           fsyncSeconds: this.metrics.walFsync,
           onError: (err) => this.fail('wal', err),
+          frontierAt: (size) => this.log.frontierAt(size),
         },
         rec.tail,
         rec.size,
+        this.log.chainHead,
       );
       if (this.config.pgUrl !== undefined) {
         this.shipper = new PgShipper({

@@ -95,6 +95,7 @@ export { formatReceipt, parseReceipt, verifyReceipt, proveFromExport, RECEIPT_HE
 export type { Receipt, ReceiptVerification, ReceiptFailureReason } from './verify/receipt.js';
 export { replayWalToExport } from './sinks/export/replay.js';
 export { rebuildWalFromExport, type RebuildResult } from './sinks/wal/rebuild.js';
+export { pruneWal, type PruneResult } from './sinks/wal/prune.js';
 export type { ReplayResult } from './sinks/export/replay.js';
 export { compareWalWithExport } from './verify/wal-export.js';
 export type { WalComparison } from './verify/wal-export.js';

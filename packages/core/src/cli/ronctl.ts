@@ -10,6 +10,7 @@ import { generateKey, listKeys } from '../sign/keystore.js';
 import { formatVerifierKey } from '../sign/note.js';
 import { parseCheckpointNote, readOptional } from '../sinks/export/reader.js';
 import { replayWalToExport } from '../sinks/export/replay.js';
+import { pruneWal } from '../sinks/wal/prune.js';
 import { rebuildWalFromExport } from '../sinks/wal/rebuild.js';
 import { nodeFileOps } from '../sinks/fs.js';
 import { readExportRange, verifyExport, type ExportFailure, type ExportVerifyReport } from '../verify/export.js';
@@ -521,6 +522,41 @@ holds segments is a usage error).`,
   },
 };
 
+const auditWalPrune: Command = {
+  group: 'audit',
+  name: 'wal-prune',
+  summary: 'remove the oldest write-ahead log segments the export already holds',
+  help: `Usage: ronctl audit wal-prune --wal-dir DIR --export-dir DIR
+                         [--key VKEY ... | --key-file FILE | --keystore-dir DIR]
+
+Verifies the export, then removes the oldest WAL segments all of whose records it holds, as long
+as the next segment's header carries the log's state and a checkpoint frame (docs/format.md §9.5),
+so the engine can start from it. The newest segment always stays. Safe while the host runs. With
+PostgreSQL shipping, prune only when audit_ship_lag_records is 0.
+${KEY_HELP}
+
+Exit status: 0 pruned (or nothing to prune); 1 the export does not verify; 2 usage or I/O error.`,
+  options: { 'wal-dir': { type: 'string' }, 'export-dir': { type: 'string' }, ...KEY_OPTIONS },
+  async run(values, _pos, ctx) {
+    const walDir = ctx.path(required(values, 'wal-dir'));
+    const exportDir = ctx.path(required(values, 'export-dir'));
+    const keys = await trustedKeys(values, ctx, () => exportOrigin(ctx, exportDir));
+    let r: Awaited<ReturnType<typeof pruneWal>>;
+    try {
+      r = await pruneWal({ walDir, exportDir, keys });
+    } catch (err) {
+      if (isAuditError(err, 'AUDIT_VERIFY_FAILED')) {
+        ctx.out(`FAIL: ${err.message}`);
+        return EXIT_FAILED;
+      }
+      if (isAuditError(err, 'AUDIT_INVALID_ARGUMENT')) throw new UsageError(err.message);
+      throw err;
+    }
+    ctx.out(`OK: removed ${r.removed.length} segment(s)${r.removed.length > 0 ? ` (${r.removed[0]} … ${r.removed.at(-1)})` : ''}, kept ${r.kept}; the export holds ${r.exportSize} records`);
+    return EXIT_OK;
+  },
+};
+
 // ---------------------------------------------------------------------------------------------
 // kms
 
@@ -706,7 +742,7 @@ variable, the value and what is allowed); 2 FILE cannot be read.`,
 
 // ---------------------------------------------------------------------------------------------
 
-const COMMANDS: readonly Command[] = [auditVerify, auditRange, auditProve, auditVerifyReceipt, auditReplay, auditWalRebuild, kmsKeygen, kmsList, kmsRotate, configCheck];
+const COMMANDS: readonly Command[] = [auditVerify, auditRange, auditProve, auditVerifyReceipt, auditReplay, auditWalRebuild, auditWalPrune, kmsKeygen, kmsList, kmsRotate, configCheck];
 const GROUPS = ['audit', 'kms', 'config'] as const;
 
 function topHelp(): string {

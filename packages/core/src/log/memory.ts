@@ -99,6 +99,22 @@ export class MemoryLog {
     if (this.held > this.maxBytes) this.evict();
   }
 
+  /**
+   * Continue the log at `size` from its frontier and chain head, holding none of its records
+   * (bounded WAL recovery, format §9.5). Only for an empty log.
+   */
+  resumeAt(size: number, frontier: readonly Uint8Array[], head: Uint8Array): void {
+    if (this.tree.size !== 0) throw new Error('resumeAt on a log that holds records');
+    this.tree.resumeAt(size, frontier);
+    this.first = size;
+    this.head = head;
+  }
+
+  /** The tree's frontier at `size` (what a WAL segment header starting at `size` carries). */
+  frontierAt(size: number): Uint8Array[] {
+    return this.tree.frontierAt(size);
+  }
+
   /** Root of the tree at an earlier size (any size ≥ the evicted prefix). */
   rootAt(size: number): Uint8Array {
     return this.tree.root(size);

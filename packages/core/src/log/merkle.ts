@@ -230,6 +230,22 @@ export class CompactRange {
     this.n++;
   }
 
+  /** A range of `size` leaves given by its frontier (largest subtree first, as `nodes` returns it). */
+  static from(size: number, nodes: readonly Uint8Array[]): CompactRange {
+    let bits = 0;
+    for (let n = size; n > 0; n = Math.floor(n / 2)) bits += n % 2;
+    if (nodes.length !== bits) throw new Error(`a range of ${size} leaves has ${bits} frontier nodes, not ${nodes.length}`);
+    const c = new CompactRange();
+    c.stack.push(...nodes);
+    c.n = size;
+    return c;
+  }
+
+  /** The frontier: roots of the perfect subtrees of [0, size), largest first. */
+  get nodes(): readonly Uint8Array[] {
+    return this.stack;
+  }
+
   /** An independent copy (to try leaves without committing them). */
   clone(): CompactRange {
     const c = new CompactRange();

@@ -87,6 +87,45 @@ export class RetainedTree implements TreeReader {
     return size === 0 ? EMPTY_ROOT : this.subtree(0, size);
   }
 
+  /**
+   * Continue a tree of `size` leaves known only by its frontier — the roots of the perfect subtrees
+   * that make up [0, size), largest first (WAL protocol 2 segment headers, format §9.5) — as if
+   * every leaf below `size` had been evicted. Only for an empty tree.
+   */
+  resumeAt(size: number, frontier: readonly Uint8Array[]): void {
+    if (this.count !== 0) throw new Error('resumeAt on a tree that holds leaves');
+    const next = new Map<string, Uint8Array>();
+    let lo = 0;
+    let i = 0;
+    for (let bit = 2 ** 52; bit >= 1; bit /= 2) {
+      if (Math.floor(size / bit) % 2 === 1) {
+        const node = frontier[i++];
+        if (node === undefined) throw new Error(`frontier of size ${size} needs more than ${frontier.length} nodes`);
+        next.set(`${lo}:${bit}`, node);
+        lo += bit;
+      }
+    }
+    if (i !== frontier.length) throw new Error(`frontier of size ${size} has ${i} nodes, not ${frontier.length}`);
+    this.frontier = next;
+    this.count = size;
+    this.evictedCount = size;
+    this.levels = [[]];
+    this.bases = [size];
+  }
+
+  /** The frontier at `size` (≤ the tree's size; the leaves it needs must be retained or on the evicted frontier). */
+  frontierAt(size: number): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    let lo = 0;
+    for (let bit = 2 ** 52; bit >= 1; bit /= 2) {
+      if (Math.floor(size / bit) % 2 === 1) {
+        out.push(this.subtree(lo, lo + bit));
+        lo += bit;
+      }
+    }
+    return out;
+  }
+
   /** Forget leaves below `to` (rounded down to keep at least one leaf is not required). */
   evict(to: number): void {
     if (to <= this.evictedCount) return;

@@ -7,7 +7,7 @@ import type { AuditLogger } from '../../logger.js';
 import { parseNote } from '../../sign/note.js';
 import type { FileOps } from '../fs.js';
 import { readWal } from '../wal/reader.js';
-import { recordLinks } from '../wal/recover.js';
+import { recordLinks } from '../wal/links.js';
 import { connectPg, pgError, type PgClient } from './driver.js';
 import { EQUIVOCATION_SQLSTATE, statements } from './schema.js';
 

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { nodeFileOps, type FileOps } from '../fs.js';
 import { FRAME_CHECKPOINT, FRAME_HEADER, FRAME_RECORD, MAGIC, hasMagic, readFrame } from './frame.js';
-import { recordLinks } from './recover.js';
+import { recordLinks } from './links.js';
 import { listSegments } from './segment.js';
 
 export interface WalEntry {

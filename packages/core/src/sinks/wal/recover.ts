@@ -2,13 +2,14 @@ import { join } from 'node:path';
 import { AuditError } from '../../errors.js';
 import { parseCheckpoint } from '../../log/checkpoint.js';
 import { genesisLink, leafHashOfInput, recordHash } from '../../log/hash.js';
-import { toHex } from '../../log/hex.js';
+import { fromHex, toHex } from '../../log/hex.js';
 import { CompactRange, equalBytes } from '../../log/merkle.js';
 import { keyIdHex, openNote, parseNote, type VerifierKey } from '../../sign/note.js';
 import type { FileOps } from '../fs.js';
 import { FRAME_CHECKPOINT, FRAME_HEADER, FRAME_OVERHEAD, FRAME_RECORD, FRAME_SYNC, MAGIC, crcIntact, hasMagic, isSyncPayloadFor, readFrame } from './frame.js';
 import { listSegments, parseHeader, type WalProtocol } from './segment.js';
 import type { WalTail } from './writer.js';
+import { recordLinks } from './links.js';
 
 /**
  * WAL recovery (docs/format.md §9.2, §9.3): replay every commit, drop only bytes that were never
@@ -26,10 +27,22 @@ export interface RecoverOptions {
   readonly keys: readonly VerifierKey[];
   /** The export's published checkpoint of this origin (§9.4): the rebuilt tree must have its root at its size. */
   readonly published?: { readonly size: number; readonly root: Uint8Array } | undefined;
+  /**
+   * Start at the newest segment whose header carries the log's state (format §9.5) instead of
+   * replaying from seq 0; earlier segments get a frame scan only. Default true.
+   */
+  readonly bounded?: boolean;
+  /** How many bytes of the newest segments a bounded start replays at most (at least one segment). Default REPLAY_BUDGET_BYTES. */
+  readonly replayBudgetBytes?: number;
+  /** Called once, before any onRecord, when recovery starts at a segment's state: the log continues at `size`. */
+  onResume?(size: number, frontier: readonly Uint8Array[], head: Uint8Array): void;
   onRecord(bytes: Uint8Array, hash: Uint8Array, leaf: Uint8Array): void;
   /** Root of the rebuilt tree at a size ≤ its current size. */
   rootAt(size: number): Uint8Array;
 }
+
+/** Bytes of the newest segments a bounded recovery replays (format §9.5): ~50k typical records. */
+export const REPLAY_BUDGET_BYTES = 16 * 1024 * 1024;
 
 export interface RecoveryResult {
   readonly origin: string | undefined;
@@ -58,29 +71,6 @@ export type WalCorruptReason =
 function corrupt(reason: WalCorruptReason, message: string, details: { segment: string; offset?: number; seq: number }): AuditError {
   const where = details.offset === undefined ? details.segment : `${details.segment}:${details.offset}`;
   return new AuditError('AUDIT_WAL_CORRUPT', `write-ahead log damaged: ${message} at ${where} (seq ${details.seq}); refusing to start, nothing was changed (see docs/runbook.md "WAL corrupt")`, { ...details, reason });
-}
-
-const PREV = Buffer.from('"prev":"');
-const SEQ = Buffer.from('"seq":');
-
-/**
- * seq and prev of a record written by our appender, without a full JSON parse: in JCS order every
- * member after the top-level `prev` (request_id, seq, span_id, target, time, trace_id, v) is a
- * string, number or the flat target object, so the *last* `"prev":"` and `"seq":` are the
- * top-level ones. Recovery trusts only what it re-derives (chain, tree, signatures); the full
- * canonical-form check is the verifier's job (`ronctl audit verify --wal-dir`).
- */
-export function recordLinks(bytes: Uint8Array): { seq: number; prev: string } | undefined {
-  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const p = b.lastIndexOf(PREV);
-  const s = b.lastIndexOf(SEQ);
-  if (p < 0 || s < 0 || s < p) return undefined;
-  const prev = b.toString('latin1', p + PREV.length, p + PREV.length + 64);
-  let end = s + SEQ.length;
-  while (end < b.length && b[end]! >= 0x30 && b[end]! <= 0x39) end++;
-  const digits = b.toString('latin1', s + SEQ.length, end);
-  if (digits.length === 0 || digits.length > 16) return undefined;
-  return { seq: Number(digits), prev };
 }
 
 /** Whether any complete, CRC-valid frame of `type` (satisfying `accept`) starts after `from`. */
@@ -149,7 +139,7 @@ export async function recoverWal(o: RecoverOptions): Promise<RecoveryResult> {
   let size = 0;
   let prevHex: string | undefined;
   let head: Uint8Array | undefined;
-  const range = new CompactRange();
+  let range = new CompactRange();
   let checkpoint: RecoveryResult['checkpoint'];
   let truncated: RecoveryResult['truncated'];
   let tail: RecoveryResult['tail'];
@@ -157,6 +147,8 @@ export async function recoverWal(o: RecoverOptions): Promise<RecoveryResult> {
   let unverified: { segment: string; offset: number; keyIds: string[] } | undefined;
   /** What recovery will change on disk once nothing refuses: a torn tail cut, or an empty new segment removed. */
   let cut: { path: string; offset: number } | undefined;
+  /** Where a bounded (or pruned) start resumed from a header's state, which a checkpoint must then prove. */
+  let resumedAt: number | undefined;
   let remove: string | undefined;
 
   const commit = (r: Pending, segment: string): void => {
@@ -170,12 +162,40 @@ export async function recoverWal(o: RecoverOptions): Promise<RecoveryResult> {
     }
   };
 
-  for (let si = 0; si < segments.length; si++) {
+  const cached = new Map<number, Uint8Array>();
+  const readSegment = async (i: number): Promise<Uint8Array> => cached.get(i) ?? o.ops.readFile(join(o.dir, segments[i]!.name));
+  // Bounded start (§9.5): the newest segment whose header carries the state and that holds a
+  // checkpoint frame — that frame's root covers the state, and so everything before it.
+  // Segments newer than the start are replayed whole while they fit in REPLAY_BUDGET_BYTES, so a
+  // restart keeps in memory what a running engine would hold, and no more.
+  let start = 0;
+  if (o.bounded !== false) {
+    const budget = o.replayBudgetBytes ?? REPLAY_BUDGET_BYTES;
+    let replayed = 0;
+    let candidate = 0;
+    for (let i = segments.length - 1; i > 0 && start === 0; i--) {
+      const buf = await readSegment(i);
+      cached.set(i, buf);
+      replayed += buf.length;
+      const h = hasMagic(buf) ? readFrame(buf, MAGIC.length) : undefined;
+      const header = h?.ok && h.type === FRAME_HEADER ? parseHeader(h.payload) : undefined;
+      if (h?.ok && header?.state !== undefined && header.first_seq === segments[i]!.firstSeq && scanFor(buf, h.next, FRAME_CHECKPOINT, () => true) !== undefined) candidate = i;
+      // Over the budget: start at the newest usable segment seen (or keep looking for one).
+      if (replayed >= budget && candidate > 0) start = candidate;
+    }
+    for (const i of [...cached.keys()]) if (i < start) cached.delete(i);
+  }
+  for (let si = 0; si < start; si++) await scanOlder(si);
+
+  for (let si = start; si < segments.length; si++) {
     const seg = segments[si]!;
     const isLast = si === segments.length - 1;
     const path = join(o.dir, seg.name);
-    const buf = await o.ops.readFile(path);
-    if (seg.firstSeq !== size) throw corrupt('segment_gap', `segment ${seg.name} starts at seq ${seg.firstSeq} but the log before it has ${size} records`, { segment: seg.name, seq: size });
+    const buf = await readSegment(si);
+    cached.delete(si);
+    // A WAL whose oldest segments were pruned (§9.5) starts later: its first header's state says where.
+    const pruned = si === 0 && seg.firstSeq > 0;
+    if (seg.firstSeq !== size && !pruned) throw corrupt('segment_gap', `segment ${seg.name} starts at seq ${seg.firstSeq} but the log before it has ${size} records`, { segment: seg.name, seq: size });
 
     // The header: written and fsynced before any record, so damage to it is never a torn write —
     // unless the segment holds no complete frame at all (its creation never reached the fsync).
@@ -195,10 +215,26 @@ export async function recoverWal(o: RecoverOptions): Promise<RecoveryResult> {
     else if (header.origin !== origin) {
       throw new AuditError('AUDIT_WAL_CORRUPT', `write-ahead log in ${o.dir} belongs to log "${header.origin}", not "${origin}" (AUDIT_ORIGIN); point AUDIT_WAL_DIR elsewhere or unset AUDIT_ORIGIN`, { segment: seg.name, reason: 'origin' });
     }
+    if (pruned && header.state === undefined) throw corrupt('segment_gap', `the WAL starts at seq ${seg.firstSeq} without the state to continue from (segments before it are missing)`, { segment: seg.name, seq: 0 });
     prevHex ??= toHex(genesisLink(origin));
+    if (header.state !== undefined) {
+      const nodes = header.state.tree.map((t) => fromHex(t)!);
+      if (si === start && seg.firstSeq > 0) {
+        resumedAt = seg.firstSeq;
+        range = CompactRange.from(seg.firstSeq, nodes);
+        size = seg.firstSeq;
+        prevHex = header.state.prev;
+        o.onResume?.(seg.firstSeq, nodes, fromHex(prevHex)!);
+        const pub = o.published;
+        if (pub !== undefined && pub.size === seg.firstSeq && !equalBytes(range.root(), pub.root)) {
+          throw corrupt('export_mismatch', `the WAL and the export disagree: the export's checkpoint of size ${pub.size} has another root than the tree this segment continues`, { segment: seg.name, seq: pub.size });
+        }
+      } else if (header.state.prev !== prevHex || nodes.length !== range.nodes.length || nodes.some((n, i) => !equalBytes(n, range.nodes[i]!))) {
+        throw corrupt('header', 'segment header state (chain head and tree) does not match the log before it', { segment: seg.name, offset: MAGIC.length, seq: size });
+      }
+    }
     const protocol: WalProtocol = header.v;
-    const start = h.next;
-    const walked = protocol === 2 ? walkV2(buf, start, seg.name) : walkV1(buf, start, seg.name, isLast);
+    const walked = protocol === 2 ? walkV2(buf, h.next, seg.name) : walkV1(buf, h.next, seg.name, isLast);
     if (walked.end < buf.length || walked.dropped > 0) {
       if (!isLast) throw corrupt('uncommitted_segment_end', `segment ends in ${walked.dropped > 0 ? `${walked.dropped} uncommitted records` : 'damage'} while later segments exist`, { segment: seg.name, offset: walked.end, seq: size });
       // Cut only after every check below passed: a refusal changes nothing on disk.
@@ -213,6 +249,9 @@ export async function recoverWal(o: RecoverOptions): Promise<RecoveryResult> {
       `the newest checkpoint frames of the write-ahead log (${unverified.segment}:${unverified.offset}) are signed only by ${unverified.keyIds.join(', ')}, which is not among the keys this engine has: the records they cover cannot be proven, and no new key can be announced under it (docs/format.md §12); put that key file back into AUDIT_KEYSTORE_DIR and restart`,
       { segment: unverified.segment, offset: unverified.offset },
     );
+  }
+  if (resumedAt !== undefined && checkpoint === undefined) {
+    throw corrupt('header', `recovery resumed at seq ${resumedAt} from a segment header's state, but no checkpoint frame after it proves that state`, { segment: segments[start]!.name, offset: MAGIC.length, seq: resumedAt });
   }
   if (o.published !== undefined && o.published.size > size) {
     throw new AuditError('AUDIT_ROLLBACK', `the export holds a signed checkpoint of size ${o.published.size} but the write-ahead log in ${o.dir} recovered only ${size} records: refusing to roll back a signed tree size (see docs/runbook.md "Roll-back refused")`, { published: o.published.size, recovered: size });
@@ -236,6 +275,40 @@ export async function recoverWal(o: RecoverOptions): Promise<RecoveryResult> {
   interface Walked {
     readonly end: number;
     readonly dropped: number;
+  }
+
+  /**
+   * A segment before the bounded start (§9.5): every frame must be whole (length, CRC, type), its
+   * records in seq order, its header and origin right; its records are not hashed again — the
+   * start segment's state, proven by its first checkpoint, covers them. A checkpoint frame of the
+   * export's size must have the export's root.
+   */
+  async function scanOlder(si: number): Promise<void> {
+    const seg = segments[si]!;
+    const buf = await readSegment(si);
+    if (seg.firstSeq !== size) throw corrupt('segment_gap', `segment ${seg.name} starts at seq ${seg.firstSeq} but the log before it has ${size} records`, { segment: seg.name, seq: size });
+    const h = hasMagic(buf) ? readFrame(buf, MAGIC.length) : undefined;
+    const header = h?.ok && h.type === FRAME_HEADER ? parseHeader(h.payload) : undefined;
+    if (h === undefined || !h.ok || header === undefined || header.first_seq !== seg.firstSeq) throw corrupt('header', 'segment header is damaged', { segment: seg.name, offset: MAGIC.length, seq: size });
+    if (origin === undefined) origin = header.origin;
+    else if (header.origin !== origin) {
+      throw new AuditError('AUDIT_WAL_CORRUPT', `write-ahead log in ${o.dir} belongs to log "${header.origin}", not "${origin}" (AUDIT_ORIGIN); point AUDIT_WAL_DIR elsewhere or unset AUDIT_ORIGIN`, { segment: seg.name, reason: 'origin' });
+    }
+    let off = h.next;
+    while (off < buf.length) {
+      const f = readFrame(buf, off);
+      if (!f.ok) throw corrupt('frame_damaged', `frame damaged (${f.why}) in a segment that later segments follow`, { segment: seg.name, offset: off, seq: size });
+      if (f.type === FRAME_RECORD) {
+        if (recordLinks(f.payload)?.seq !== size) throw corrupt('record_link', `record frame out of order, expected seq ${size}`, { segment: seg.name, offset: off, seq: size });
+        size++;
+      } else if (f.type === FRAME_CHECKPOINT && o.published !== undefined) {
+        const c = checkNote(f.payload, origin, []);
+        if (c.ok && c.size === o.published.size && !equalBytes(c.root, o.published.root)) {
+          throw corrupt('export_mismatch', `the WAL and the export disagree: their checkpoints of size ${c.size} have different roots`, { segment: seg.name, offset: off, seq: size });
+        }
+      } else if (f.type === FRAME_HEADER) throw corrupt('header', 'a second segment header frame', { segment: seg.name, offset: off, seq: size });
+      off = f.next;
+    }
   }
 
   /** Protocol 2 (§9.2): records stay pending until a checkpoint frame that verifies commits them. */

@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import type { Histogram } from 'prom-client';
 import { DIR_MODE, FILE_MODE, type FileHandleLike, type FileOps } from '../fs.js';
 import { FRAME_CHECKPOINT, FRAME_HEADER, FRAME_RECORD, FRAME_SYNC, MAGIC, SYNC_PAYLOAD_BYTES, frameSize, syncPayload, writeFrame } from './frame.js';
-import { WAL_PROTOCOL, headerPayload, segmentName, type WalProtocol } from './segment.js';
+import { toHex } from '../../log/hex.js';
+import { recordLinks } from './links.js';
+import { WAL_PROTOCOL, headerPayload, segmentName, type SegmentState, type WalProtocol } from './segment.js';
 
 /**
  * The WAL writer, protocol 2 (docs/format.md §9.1). Every write is one or more commits — a batch's
@@ -20,6 +22,11 @@ export interface WalWriterOptions {
   readonly fsyncSeconds?: Histogram<string>;
   /** Called when a lone checkpoint's write fails (batch writes reject instead). */
   readonly onError?: (err: unknown) => void;
+  /**
+   * The tree's frontier at a size, for the header of a segment starting there (format §9.5: what
+   * lets recovery start at the newest segment); undefined when it cannot be had (evicted).
+   */
+  readonly frontierAt?: (size: number) => readonly Uint8Array[] | undefined;
 }
 
 /** Where the writer continues after recovery. */
@@ -57,7 +64,7 @@ export class WalWriter {
    * Open for appending after recovery: continue a protocol 2 `tail`, or start a new segment at
    * `nextSeq` (no tail yet, or a protocol 1 tail, which is never appended to: §9.3).
    */
-  static async open(o: WalWriterOptions, tail: WalTail | undefined, nextSeq: number): Promise<WalWriter> {
+  static async open(o: WalWriterOptions, tail: WalTail | undefined, nextSeq: number, head?: Uint8Array): Promise<WalWriter> {
     const w = new WalWriter(o);
     await o.ops.mkdir(o.dir, DIR_MODE);
     if (tail !== undefined && tail.protocol === WAL_PROTOCOL) {
@@ -67,17 +74,17 @@ export class WalWriter {
       // A protocol 1 segment with no records has the name a new segment at nextSeq needs. Its
       // checkpoint frames cover records of earlier segments, and the checkpoint the engine signs
       // for the recovered size supersedes them: replace it atomically with an empty protocol 2 one.
-      await w.startSegment(nextSeq, true);
+      await w.startSegment(nextSeq, true, head && toHex(head));
     } else {
-      await w.startSegment(nextSeq, false);
+      await w.startSegment(nextSeq, false, head && toHex(head));
     }
     return w;
   }
 
-  private async startSegment(firstSeq: number, replace: boolean): Promise<void> {
+  private async startSegment(firstSeq: number, replace: boolean, prev: string | undefined): Promise<void> {
     if (this.fh) await this.fh.close();
     this.fh = undefined;
-    const header = headerPayload(this.o.origin, firstSeq);
+    const header = headerPayload(this.o.origin, firstSeq, WAL_PROTOCOL, this.stateAt(firstSeq, prev));
     const buf = new Uint8Array(MAGIC.length + frameSize(header.length));
     buf.set(MAGIC, 0);
     writeFrame(buf, MAGIC.length, FRAME_HEADER, header);
@@ -90,6 +97,18 @@ export class WalWriter {
     if (replace) await this.o.ops.rename(target, path);
     await this.o.ops.syncDir(this.o.dir);
     this.segmentLength = buf.length;
+  }
+
+  private stateAt(firstSeq: number, prev: string | undefined): SegmentState | undefined {
+    if (firstSeq === 0 || prev === undefined) return undefined;
+    let nodes: readonly Uint8Array[] | undefined;
+    try {
+      nodes = this.o.frontierAt?.(firstSeq);
+    } catch {
+      // Evicted from memory: this segment's header carries no state, and recovery starts at an earlier one.
+      nodes = undefined;
+    }
+    return nodes === undefined ? undefined : { prev, tree: nodes.map(toHex) };
   }
 
   private async writeAll(buf: Uint8Array, position: number): Promise<void> {
@@ -139,7 +158,7 @@ export class WalWriter {
         const n = await g.note;
         notes.push(n === undefined ? undefined : utf8.encode(n));
       }
-      if (this.segmentLength >= this.o.segmentBytes && this.atCommit && group[0]!.records.length > 0) await this.startSegment(group[0]!.firstSeq, false);
+      if (this.segmentLength >= this.o.segmentBytes && this.atCommit && group[0]!.records.length > 0) await this.startSegment(group[0]!.firstSeq, false, recordLinks(group[0]!.records[0]!)?.prev);
       let total = 0;
       for (let i = 0; i < group.length; i++) {
         for (const r of group[i]!.records) total += frameSize(r.length);
