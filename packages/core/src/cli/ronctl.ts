@@ -321,7 +321,7 @@ async function verifyExportDir(values: Values, ctx: Context, dir: string, walDir
     progress.end();
   }
   let wal: Awaited<ReturnType<typeof compareWalWithExport>> | undefined;
-  if (walDir !== undefined && report.ok) wal = await compareWalWithExport({ walDir, exportDir: dir, size: report.size });
+  if (walDir !== undefined && report.ok) wal = await compareWalWithExport({ walDir, exportDir: dir, size: report.size, keys: report.keysTrusted });
   const ok = report.ok && (wal === undefined || wal.ok);
   const code = ok ? EXIT_OK : EXIT_FAILED;
   const out = (line: string) => ctx.out(`${prefix}${line}`);

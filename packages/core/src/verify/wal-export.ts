@@ -1,4 +1,8 @@
 import { invalidArgument } from '../errors.js';
+import { parseCheckpoint } from '../log/checkpoint.js';
+import { leafHashOfInput } from '../log/hash.js';
+import { CompactRange, equalBytes } from '../log/merkle.js';
+import { openNote, parseNote, parseVerifierKey } from '../sign/note.js';
 import { TILE_WIDTH } from '../log/tiles.js';
 import { nodeFileOps, type FileOps } from '../sinks/fs.js';
 import { readBundleEntries } from '../sinks/export/reader.js';
@@ -21,9 +25,18 @@ export interface WalComparison {
   readonly mismatch: { readonly seq: number; readonly message: string } | null;
 }
 
-export async function compareWalWithExport(opts: { walDir: string; exportDir: string; size: number; ops?: FileOps }): Promise<WalComparison> {
+/**
+ * Besides the records both hold, every checkpoint frame of the WAL that covers exactly the records
+ * before it (protocol 2 writes no other kind) must have the root of those records and, when `keys`
+ * are given and the frame names one of them, a signature by it that verifies: a record altered in the WAL beyond the
+ * export (or a checkpoint frame written without the key) is then a mismatch, not "not yet published".
+ */
+export async function compareWalWithExport(opts: { walDir: string; exportDir: string; size: number; keys?: readonly string[]; ops?: FileOps }): Promise<WalComparison> {
   if (opts === null || typeof opts !== 'object') throw invalidArgument('options', '{walDir, exportDir, size}', opts);
   const { walDir, exportDir, size } = opts;
+  if (opts.keys !== undefined && (!Array.isArray(opts.keys) || !opts.keys.every((k) => typeof k === 'string'))) throw invalidArgument('keys', 'an array of verifier key strings', opts.keys);
+  const keys = (opts.keys ?? []).map((k) => parseVerifierKey(k));
+  const range = new CompactRange();
   if (!Number.isSafeInteger(size) || size < 0) throw invalidArgument('size', 'the verified export size', size);
   const ops = opts.ops ?? nodeFileOps;
   await ops.readdir(walDir);
@@ -33,10 +46,36 @@ export async function compareWalWithExport(opts: { walDir: string; exportDir: st
   let bundle: Uint8Array[] = [];
   const fail = (seq: number, message: string): WalComparison => ({ ok: false, compared, walRecords: expected, mismatch: { seq, message } });
   for await (const e of readWal(walDir, ops)) {
+    if (e.type === 'checkpoint') {
+      let cp: ReturnType<typeof parseCheckpoint>;
+      let note: string;
+      try {
+        note = new TextDecoder('utf-8', { fatal: true }).decode(e.bytes);
+        cp = parseCheckpoint(parseNote(note).text);
+      } catch (err) {
+        return fail(expected, `checkpoint frame in ${e.segment} at offset ${e.offset} does not parse (${(err as Error).message})`);
+      }
+      if (cp.size !== range.size) continue;
+      if (!equalBytes(cp.root, range.root())) return fail(Math.max(0, expected - 1), `the WAL's checkpoint frame of size ${cp.size} (${e.segment} at offset ${e.offset}) does not match the WAL's records: a record before it was altered`);
+      // A frame naming a trusted key must verify; one signed only by keys announced after the
+      // export's checkpoint (a rotation since) is checked by its root alone.
+      const named = parseNote(note).signatures.some((sig) => keys.some((k) => k.name === sig.name && k.keyId === sig.keyId));
+      if (named) {
+        try {
+          openNote(note, keys);
+        } catch (err) {
+          return fail(Math.max(0, expected - 1), `the WAL's checkpoint frame of size ${cp.size} (${e.segment} at offset ${e.offset}) is not signed by a trusted key (${(err as Error).message})`);
+        }
+      }
+      continue;
+    }
     if (e.type !== 'record') continue;
     const seq = e.seq ?? expected;
     if (seq !== expected) return fail(expected, `the WAL jumps from seq ${expected - 1} to ${seq} (${e.segment} at offset ${e.offset})`);
     expected = seq + 1;
+    const input = new Uint8Array(e.bytes.length + 1);
+    input.set(e.bytes, 1);
+    range.append(leafHashOfInput(input));
     if (seq >= size) continue;
     const b = Math.floor(seq / TILE_WIDTH);
     if (b !== bundleIndex) {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { main, type CliIo } from '../../cli/ronctl.js';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { keystore, tempDir } from '../../../test/helpers.js';
@@ -157,6 +158,30 @@ describe('hostile disks (issue items 1–3, 8)', () => {
     expect((err as Error).message).toMatch(/disagree/);
     expect(audit.health().ready).toBe(false);
     await audit.close();
+  });
+
+  it('item 2: ronctl audit verify --wal-dir with an older genuine export beside a WAL forged after it fails wal_mismatch, not OK', async () => {
+    const root = tempDir();
+    const keys = await keystore(root);
+    const opts: CreateAuditOptions = { ...keys, walEnabled: true, walDir: join(root, 'wal'), exportEnabled: true, exportDir: join(root, 'export'), checkpointEvery: 1, checkpointIntervalMs: 100, origin: 'test.local/forge-verify', env: {} };
+    const first = createAudit(opts);
+    await first.ready();
+    await durableRecords(first, 0, 10);
+    await first.flush();
+    cpSync(opts.exportDir!, join(root, 'export-old'), { recursive: true });
+    await durableRecords(first, 10, 5);
+    const vkey = first.verifierKey();
+    await first.close();
+    const seg = join(opts.walDir!, segments(opts.walDir!)[0]!);
+    const buf = readFileSync(seg);
+    const last = frames(buf).filter((f) => f.type === FRAME_RECORD).at(-1)!;
+    forgeInFrame(buf, last, '"alice"', '"mallo"');
+    writeFileSync(seg, buf);
+    let out = '';
+    const io: CliIo = { stdout: { write: (t: string) => (out += t) }, stderr: { write: () => true }, env: {}, cwd: root };
+    const code = await main(['audit', 'verify', '--export-dir', 'export-old', '--wal-dir', 'wal', '--key', vkey], io);
+    expect(code, out).toBe(1);
+    expect(out).toMatch(/FAIL: wal_mismatch: the WAL's checkpoint frame of size 15 .* does not match the WAL's records/);
   });
 
   it('item 3: an empty or missing AUDIT_WAL_DIR next to an existing export is refused with AUDIT_ROLLBACK, default origin or not', async () => {
