@@ -392,6 +392,16 @@ describe('ronctl audit verify over lanes', () => {
     expect(bad.out.trim().split('\n').at(-1)).toBe('FAIL: 2 lanes, at least one does not verify');
   });
 
+  it('a laned Macronode admits nothing while its lanes recover their WALs (issue 13 item 8), then admits', async () => {
+    const root = tempDir();
+    const { audit } = await laned({ root, walEnabled: true, walDir: join(root, 'wal') });
+    expect(audit.health().status).toBe('starting');
+    expect(() => audit.emit(event(0))).toThrow(expect.objectContaining({ code: 'AUDIT_NOT_READY' }));
+    await audit.ready();
+    expect(() => audit.emit(event(1))).not.toThrow();
+    await audit.close();
+  });
+
   it('in Macronode too, the checkpoints signed before each WAL commit carry the lane line (WAL protocol 2 signs before the write)', async () => {
     const root = tempDir();
     const exportDir = join(root, 'export');
