@@ -484,6 +484,20 @@ Exit status: 0 replayed; 1 the WAL is inconsistent; 2 usage or I/O error.`,
   },
 };
 
+/** Run a WAL tool that verifies the export first: a failed verification prints FAIL (exit 1), a bad argument is a usage error (exit 2). */
+async function walTool<T>(ctx: Context, fn: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (isAuditError(err, 'AUDIT_VERIFY_FAILED')) {
+      ctx.out(`FAIL: ${err.message}`);
+      return undefined;
+    }
+    if (isAuditError(err, 'AUDIT_INVALID_ARGUMENT')) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
 const auditWalRebuild: Command = {
   group: 'audit',
   name: 'wal-rebuild',
@@ -505,17 +519,8 @@ holds segments is a usage error).`,
     const walDir = ctx.path(required(values, 'wal-dir'));
     const exportDir = ctx.path(required(values, 'export-dir'));
     const keys = await trustedKeys(values, ctx, () => exportOrigin(ctx, exportDir));
-    let r: Awaited<ReturnType<typeof rebuildWalFromExport>>;
-    try {
-      r = await rebuildWalFromExport({ exportDir, walDir, keys });
-    } catch (err) {
-      if (isAuditError(err, 'AUDIT_VERIFY_FAILED')) {
-        ctx.out(`FAIL: ${err.message}`);
-        return EXIT_FAILED;
-      }
-      if (isAuditError(err, 'AUDIT_INVALID_ARGUMENT')) throw new UsageError(err.message);
-      throw err;
-    }
+    const r = await walTool(ctx, () => rebuildWalFromExport({ exportDir, walDir, keys }));
+    if (r === undefined) return EXIT_FAILED;
     ctx.out(`OK: wrote ${join(walDir, r.segment)}: log ${r.origin}, ${r.size} records under the export's checkpoint`);
     ctx.out('next: start the host with AUDIT_WAL_DIR set to it; it recovers and continues the log');
     return EXIT_OK;
@@ -541,17 +546,8 @@ Exit status: 0 pruned (or nothing to prune); 1 the export does not verify; 2 usa
     const walDir = ctx.path(required(values, 'wal-dir'));
     const exportDir = ctx.path(required(values, 'export-dir'));
     const keys = await trustedKeys(values, ctx, () => exportOrigin(ctx, exportDir));
-    let r: Awaited<ReturnType<typeof pruneWal>>;
-    try {
-      r = await pruneWal({ walDir, exportDir, keys });
-    } catch (err) {
-      if (isAuditError(err, 'AUDIT_VERIFY_FAILED')) {
-        ctx.out(`FAIL: ${err.message}`);
-        return EXIT_FAILED;
-      }
-      if (isAuditError(err, 'AUDIT_INVALID_ARGUMENT')) throw new UsageError(err.message);
-      throw err;
-    }
+    const r = await walTool(ctx, () => pruneWal({ walDir, exportDir, keys }));
+    if (r === undefined) return EXIT_FAILED;
     ctx.out(`OK: removed ${r.removed.length} segment(s)${r.removed.length > 0 ? ` (${r.removed[0]} … ${r.removed.at(-1)})` : ''}, kept ${r.kept}; the export holds ${r.exportSize} records`);
     return EXIT_OK;
   },
