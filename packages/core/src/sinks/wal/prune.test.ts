@@ -37,6 +37,10 @@ describe('ronctl audit wal-prune (format §9.5)', () => {
     expect(after.length).toBe(1);
     expect(r.out).toMatch(new RegExp(`^OK: removed ${before.length - 1} segment\\(s\\)`));
 
+    // The pruned WAL still verifies against the export from where it starts.
+    const verified = await ronctl(['audit', 'verify', '--export-dir', 'export', '--wal-dir', 'wal', '--key', vkey], root);
+    expect(verified.code, verified.out).toBe(0);
+
     const again = createAudit(opts);
     await again.ready();
     expect(again.health().log).toMatchObject({ size: 1200, checkpointSize: 1200 });
