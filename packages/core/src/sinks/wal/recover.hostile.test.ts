@@ -43,6 +43,16 @@ function forgeInFrame(buf: Buffer, f: { offset: number; end: number }, from: str
 
 const sha = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
 
+/** A fresh, ready Macronode log under a temporary root (more options from `extra`). */
+async function openLog(origin: string, extra: (root: string) => Partial<CreateAuditOptions> = () => ({})): Promise<{ root: string; opts: CreateAuditOptions; first: AuditEngine }> {
+  const root = tempDir();
+  const keys = await keystore(root);
+  const opts: CreateAuditOptions = { ...keys, walEnabled: true, walDir: join(root, 'wal'), origin, env: {}, ...extra(root) };
+  const first = createAudit(opts);
+  await first.ready();
+  return { root, opts, first };
+}
+
 async function refusal(opts: CreateAuditOptions): Promise<{ err: unknown; audit: AuditEngine }> {
   const audit = createAudit(opts);
   const err = await audit.ready().catch((e: unknown) => e);
@@ -87,11 +97,7 @@ describe('hostile disks (issue items 1–3, 8)', () => {
   });
 
   it('item 2: a forged record whose CRC was recomputed, before a checkpoint frame, is refused and never signed', async () => {
-    const root = tempDir();
-    const keys = await keystore(root);
-    const opts: CreateAuditOptions = { ...keys, walEnabled: true, walDir: join(root, 'wal'), origin: 'test.local/forge', env: {} };
-    const first = createAudit(opts);
-    await first.ready();
+    const { opts, first } = await openLog('test.local/forge');
     await durableRecords(first, 0, 20);
     await first.close();
     const seg = join(opts.walDir!, segments(opts.walDir!)[0]!);
@@ -110,11 +116,7 @@ describe('hostile disks (issue items 1–3, 8)', () => {
   });
 
   it('item 2: a forged last record with the checkpoint frames after it cut away is dropped as never acknowledged, not signed', async () => {
-    const root = tempDir();
-    const keys = await keystore(root);
-    const opts: CreateAuditOptions = { ...keys, walEnabled: true, walDir: join(root, 'wal'), origin: 'test.local/forge-cut', env: {} };
-    const first = createAudit(opts);
-    await first.ready();
+    const { opts, first } = await openLog('test.local/forge-cut');
     await durableRecords(first, 0, 12);
     const committed = first.snapshot().records.slice();
     await durableRecords(first, 12, 1);
@@ -161,11 +163,7 @@ describe('hostile disks (issue items 1–3, 8)', () => {
   });
 
   it('item 2: ronctl audit verify --wal-dir with an older genuine export beside a WAL forged after it fails wal_mismatch, not OK', async () => {
-    const root = tempDir();
-    const keys = await keystore(root);
-    const opts: CreateAuditOptions = { ...keys, walEnabled: true, walDir: join(root, 'wal'), exportEnabled: true, exportDir: join(root, 'export'), checkpointEvery: 1, checkpointIntervalMs: 100, origin: 'test.local/forge-verify', env: {} };
-    const first = createAudit(opts);
-    await first.ready();
+    const { root, opts, first } = await openLog('test.local/forge-verify', (root) => ({ exportEnabled: true, exportDir: join(root, 'export'), checkpointEvery: 1, checkpointIntervalMs: 100 }));
     await durableRecords(first, 0, 10);
     await first.flush();
     cpSync(opts.exportDir!, join(root, 'export-old'), { recursive: true });
@@ -209,11 +207,7 @@ describe('hostile disks (issue items 1–3, 8)', () => {
   });
 
   it('item 8: a flipped bit in a durable-acked record of the last batch is refused, not dropped with everything after it', async () => {
-    const root = tempDir();
-    const keys = await keystore(root);
-    const opts: CreateAuditOptions = { ...keys, walEnabled: true, walDir: join(root, 'wal'), origin: 'test.local/last-batch', env: {} };
-    const first = createAudit(opts);
-    await first.ready();
+    const { opts, first } = await openLog('test.local/last-batch');
     await durableRecords(first, 0, 30);
     await durableRecords(first, 30, 5);
     await first.close();
