@@ -32,6 +32,7 @@ const BENCHES = [
   { name: 'http-express', short: ['--rounds', '3', '--round-seconds', '2'], full: ['--rounds', '5', '--round-seconds', '5'] },
   { name: 'http-nest-express', short: ['--rounds', '3', '--round-seconds', '2'], full: ['--rounds', '5', '--round-seconds', '5'] },
   { name: 'http-nest-fastify', short: ['--rounds', '3', '--round-seconds', '2'], full: ['--rounds', '5', '--round-seconds', '5'] },
+  { name: 'example-load', short: ['--rounds', '1', '--seconds', '8'], full: ['--rounds', '3', '--seconds', '8'] },
 ];
 
 function runBench(b) {

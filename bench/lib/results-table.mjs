@@ -69,6 +69,25 @@ function rows(r) {
           yes(r.verify_full_records_per_s >= r.target_records_per_s),
         ],
       ];
+    case 'example-load':
+      return r.byConnections.flatMap((c) => [
+        [
+          `example-load: examples/fastify-app Micronode, -c ${c.connections}, one core`,
+          `ratio ${r3(c.micronodeRatio)} (+${c.addedCpuUs.micronode} server CPU µs/response, ${c.micronodeMaxShedPct} % 503)`,
+          `AUDIT_ENABLED=false (${c.cpuUsPerResponse.plain} CPU µs/response)`,
+          r3(c.micronodeRatio),
+          '—',
+          '—',
+        ],
+        [
+          `example-load: examples/fastify-app Macronode (default config), -c ${c.connections}, one core`,
+          `ratio ${r3(c.macronodeRatio)} (+${c.addedCpuUs.macronode} server CPU µs/response, ${c.macronodeMaxShedPct} % 503${r.everyOkRecorded ? ', every 2xx recorded' : ', **2xx without a record**'})`,
+          `AUDIT_ENABLED=false`,
+          r3(c.macronodeRatio),
+          '≤ 0.5 % 503, within 0.05 of Micronode',
+          yes(c.met && r.everyOkRecorded && r.macronodeExportsVerified),
+        ],
+      ]);
     default: {
       const name = FRAMEWORK[r.bench];
       if (!name || !r.modes) return [[r.bench, 'unknown result shape', '', '', '', '—']];

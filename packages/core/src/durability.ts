@@ -137,6 +137,7 @@ export class Sinks {
           ops: this.ops,
           origin: this.log.origin,
           segmentBytes: this.config.walSegmentBytes,
+          commitIntervalMs: this.config.walWindowMs,
           fsyncSeconds: this.metrics.walFsync,
           onError: (err) => this.fail('wal', err),
           frontierAt: (size) => this.log.frontierAt(size),
@@ -282,6 +283,16 @@ export class Sinks {
     if (this.wal) this.shipper?.noteCheckpoint(cp.note, cp.size, cp.time);
     if (!written) this.wal?.noteCheckpoint(cp.note);
     if (this.wal || !this.config.walEnabled) this.exporter?.offerCheckpoint({ note: cp.note, size: cp.size, time: cp.time });
+  }
+
+  /** While a flush or close waits: the WAL writes without pacing (see WalWriter.expedite). */
+  expedite(): () => void {
+    return this.wal?.expedite() ?? (() => undefined);
+  }
+
+  /** Hot reload of AUDIT_WAL_WINDOW_MS: the WAL's group-commit pacing (from its next write on). */
+  setWalWindow(ms: number): void {
+    this.wal?.setCommitInterval(ms);
   }
 
   /** Hot reload of the export cadence (takes effect at the next offered checkpoint). */

@@ -468,6 +468,7 @@ export class Engine extends AdmissionFront implements AuditEngine {
     this.appender.setBatchMax(next.walEnabled ? next.walBatch : next.batchMax);
     this.appender.setWindow(next.walEnabled ? next.walWindowMs : next.batchWindowMs);
     this.sinks?.setCadence(next.checkpointEvery, next.checkpointIntervalMs);
+    this.sinks?.setWalWindow(next.walWindowMs);
     if (newSigner && this.signer) {
       const old = this.signer;
       this.signer = newSigner;
@@ -558,8 +559,13 @@ export class Engine extends AdmissionFront implements AuditEngine {
 
   async flush(): Promise<void> {
     if (this.fatal) throw new AuditError(this.fatal.code, this.fatal.message);
-    await this.appender.idle();
-    await this.sinks?.flush();
+    const release = this.sinks?.expedite();
+    try {
+      await this.appender.idle();
+      await this.sinks?.flush();
+    } finally {
+      release?.();
+    }
     if (this.lastError !== undefined) {
       const err = this.lastError;
       this.lastError = undefined;
@@ -581,6 +587,7 @@ export class Engine extends AdmissionFront implements AuditEngine {
       const n = this.appender.discard();
       if (n > 0) this.metrics.drops.inc({ reason: 'not_ready' }, n);
     } else if (!wasDisabled) {
+      this.sinks?.expedite(); // closing: no more pacing of the WAL's writes
       await this.appender.idle();
       // With PostgreSQL shipping, a graceful close seals the log (format §14).
       if (this.sinksOpen) await this.sinks?.seal(() => this.appender.signFinal([SEALED_EXTENSION]), deadline);

@@ -8,8 +8,15 @@ import type { MemoryLog, SignedCheckpoint } from './memory.js';
 /**
  * The appender: the only writer of a log. It drains the queue in batches; per record it builds
  * the canonical bytes (seq and prev are known only here), hashes them for the chain and the tree,
- * and appends; per batch it signs one checkpoint (docs/format.md §7). Batches run in
- * setImmediate callbacks, so a burst never holds the event loop longer than one batch.
+ * and appends; per batch it signs one checkpoint (docs/format.md §7).
+ *
+ * Scheduling (format §7): each run, in a setImmediate callback, builds every full batch waiting —
+ * and a partial one once its window is over — for up to SLICE_MS of the event loop, then yields
+ * and continues in the next turn. So appending follows admission: the batch size bounds a
+ * checkpoint, never the drain rate. What may wait for durability and signatures is bounded in
+ * records (MAX_IN_FLIGHT_RECORDS), not in batches: a slow fsync makes the group commits larger
+ * instead of stopping the appender, until that bound; then records wait in the queue, where
+ * admission counts them.
  */
 
 export interface AppendedBatch {
@@ -42,8 +49,14 @@ export interface AppenderHooks {
   onError(err: unknown): void;
 }
 
-/** How many batches may be built ahead of the oldest one's fsync and signature (the WAL coalesces them into group commits). */
-export const MAX_IN_FLIGHT = 16;
+/**
+ * How many records may be appended ahead of the oldest batch's fsync and signature (the WAL
+ * coalesces the batches into group commits). ~10 MB of typical records: it absorbs a stall of the
+ * disk of a second or more at a high request rate; beyond it, the queue fills and admission sheds.
+ */
+export const MAX_IN_FLIGHT_RECORDS = 16_384;
+/** How long one run may hold the event loop building batches before it yields (ms). */
+export const SLICE_MS = 4;
 
 export class Appender {
   private queue: PreparedEvent[] = [];
@@ -60,6 +73,8 @@ export class Appender {
   private idleWaiters: (() => void)[] = [];
   /** Batches built whose completion (durability, acks, signature) has not finished. */
   private inFlight = 0;
+  /** Records in those batches. */
+  private inFlightRecords = 0;
   private tail: Promise<void> = Promise.resolve();
   private acks = new Map<PreparedEvent, DurableAck>();
   private held = false;
@@ -155,7 +170,7 @@ export class Appender {
   }
 
   private schedule(): void {
-    if (this.scheduled || this.running || this.held || this.inFlight >= MAX_IN_FLIGHT) return;
+    if (this.scheduled || this.running || this.held || this.inFlightRecords >= MAX_IN_FLIGHT_RECORDS) return;
     if (this.windowMs > 0 && this.waiting > 0 && this.waiting < this.batchMax) {
       const wait = this.firstWaitAt + this.windowMs - this.now();
       if (wait > 0) {
@@ -179,73 +194,88 @@ export class Appender {
   /**
    * Build one batch (synchronously: seq, prev, bytes, hashes, tree) and hand it to the sinks; its
    * completion — durability, acknowledgements, the signed checkpoint — runs in a promise chain, so
-   * the next batch is built while this one's fsync is in flight (up to MAX_IN_FLIGHT batches).
+   * the next batch is built while this one's fsync is in flight (up to MAX_IN_FLIGHT_RECORDS records).
    * Order is kept: completions run in batch order, and a checkpoint is signed for a batch's end
    * size only after that batch (and so every earlier one) is durable.
    */
   private run(): void {
     this.running = true;
+    const started = performance.now();
     try {
-      const n = Math.min(this.batchMax, this.waiting);
-      if (n > 0) {
-        const firstSeq = this.log.size;
-        const records: Uint8Array[] = new Array(n);
-        let bytesTotal = 0;
-        let waiting: { ack: DurableAck; id: string; seq: number }[] | undefined;
-        for (let i = 0; i < n; i++) {
-          let p = this.queue[this.qHead + i]!;
-          if (this.acks.size > 0) {
-            const ack = this.acks.get(p);
-            if (ack) {
-              this.acks.delete(p);
-              (waiting ??= []).push({ ack, id: p.id, seq: firstSeq + i });
-            }
-          }
-          if (p.oversizeOf !== undefined) {
-            const full = recordLeafInput(p.oversizeOf.full, firstSeq + i, this.prevHex).subarray(1);
-            p = p.oversizeOf.reduce(`${full.length}:${toHex(recordHash(full))}`);
-          }
-          const input = recordLeafInput(p, firstSeq + i, this.prevHex);
-          const bytes = input.subarray(1);
-          const h = recordHash(bytes);
-          this.log.append(bytes, leafHashOfInput(input), h);
-          this.prevHex = toHex(h);
-          records[i] = bytes;
-          bytesTotal += bytes.length;
-        }
-        this.qHead += n;
-        if (this.qHead > 4096 && this.qHead * 2 > this.queue.length) {
-          this.queue = this.queue.slice(this.qHead);
-          this.qHead = 0;
-        }
-        this.hooks.onAppended(n, bytesTotal);
-        // The root now, while every leaf of this size is surely held (later batches may evict).
-        const end = { size: this.log.size, root: this.log.root() };
-        const presigned = this.signBeforeDurable && this.signers.length > 0 ? this.presign(end) : undefined;
-        const checkpoint = presigned?.then((cp) => cp?.note);
-        const durability = this.hooks.beforeSign ? this.hooks.beforeSign(checkpoint ? { firstSeq, records, checkpoint } : { firstSeq, records }) : ('memory' as const);
-        this.chain(durability, waiting, end, presigned);
-      } else if (this.signers.length > 0 && this.inFlight === 0 && (this.log.checkpoint?.size ?? -1) !== this.log.size) {
+      let built = 0;
+      // Every full batch waiting, and a partial one once its window is over (schedule() only runs
+      // us for a partial batch then), within the slice and the in-flight bound.
+      while (this.waiting > 0 && this.inFlightRecords < MAX_IN_FLIGHT_RECORDS && (this.waiting >= this.batchMax || built === 0)) {
+        this.buildBatch(Math.min(this.batchMax, this.waiting));
+        built++;
+        if (performance.now() - started >= SLICE_MS) break;
+      }
+      // Leftovers (a partial batch) wait for company from now on, at most one window.
+      if (built > 0 && this.waiting > 0 && this.waiting < this.batchMax) this.firstWaitAt = this.now();
+      if (built === 0 && this.signers.length > 0 && this.inFlight === 0 && (this.log.checkpoint?.size ?? -1) !== this.log.size) {
         // Nothing new, but the newest records are unsigned (a signature failed): sign them now.
-        this.chain('memory', undefined, { size: this.log.size, root: this.log.root() });
+        this.chain('memory', undefined, { size: this.log.size, root: this.log.root() }, 0);
       }
     } catch (err) {
       this.hooks.onError(err);
     } finally {
       this.running = false;
     }
-    if (this.waiting > 0 && this.inFlight < MAX_IN_FLIGHT) this.schedule();
+    if (this.waiting > 0 && this.inFlightRecords < MAX_IN_FLIGHT_RECORDS) this.schedule();
     else if (this.inFlight === 0 && this.waiting === 0) this.wakeIdle();
+  }
+
+  /** Build one batch of `n` waiting records (seq, prev, bytes, hashes, tree) and hand it to the sinks. */
+  private buildBatch(n: number): void {
+    const firstSeq = this.log.size;
+    const records: Uint8Array[] = new Array(n);
+    let bytesTotal = 0;
+    let waiting: { ack: DurableAck; id: string; seq: number }[] | undefined;
+    for (let i = 0; i < n; i++) {
+      let p = this.queue[this.qHead + i]!;
+      if (this.acks.size > 0) {
+        const ack = this.acks.get(p);
+        if (ack) {
+          this.acks.delete(p);
+          (waiting ??= []).push({ ack, id: p.id, seq: firstSeq + i });
+        }
+      }
+      if (p.oversizeOf !== undefined) {
+        const full = recordLeafInput(p.oversizeOf.full, firstSeq + i, this.prevHex).subarray(1);
+        p = p.oversizeOf.reduce(`${full.length}:${toHex(recordHash(full))}`);
+      }
+      const input = recordLeafInput(p, firstSeq + i, this.prevHex);
+      const bytes = input.subarray(1);
+      const h = recordHash(bytes);
+      this.log.append(bytes, leafHashOfInput(input), h);
+      this.prevHex = toHex(h);
+      records[i] = bytes;
+      bytesTotal += bytes.length;
+    }
+    this.qHead += n;
+    if (this.qHead > 4096 && this.qHead * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.qHead);
+      this.qHead = 0;
+    }
+    this.hooks.onAppended(n, bytesTotal);
+    // The root now, while every leaf of this size is surely held (later batches may evict).
+    const end = { size: this.log.size, root: this.log.root() };
+    const presigned = this.signBeforeDurable && this.signers.length > 0 ? this.presign(end) : undefined;
+    const checkpoint = presigned?.then((cp) => cp?.note);
+    const durability = this.hooks.beforeSign ? this.hooks.beforeSign(checkpoint ? { firstSeq, records, checkpoint } : { firstSeq, records }) : ('memory' as const);
+    this.chain(durability, waiting, end, n, presigned);
   }
 
   private chain(
     durability: Promise<BatchDurability> | BatchDurability,
     waiting: { ack: DurableAck; id: string; seq: number }[] | undefined,
     end: { size: number; root: Uint8Array },
+    records: number,
     presigned?: Promise<SignedCheckpoint | undefined>,
   ): void {
     this.inFlight++;
-    this.tail = this.tail.then(() => (presigned ? this.completePresigned(durability, waiting, presigned) : this.complete(durability, waiting, end)));
+    this.inFlightRecords += records;
+    this.tail = this.tail.then(() => (presigned ? this.completePresigned(durability, waiting, presigned, records) : this.complete(durability, waiting, end, records)));
   }
 
   /** Sign the checkpoint for `end` now, for the WAL to write with its batch; a failure is reported and yields undefined. */
@@ -266,7 +296,7 @@ export class Appender {
    * signature — only then is an ack given and the checkpoint handed on. Without a signature
    * (signing failed) the records are durable but uncommitted: acks are refused (format §9.1).
    */
-  private async completePresigned(durabilityP: Promise<BatchDurability> | BatchDurability, waiting: { ack: DurableAck; id: string; seq: number }[] | undefined, presigned: Promise<SignedCheckpoint | undefined>): Promise<void> {
+  private async completePresigned(durabilityP: Promise<BatchDurability> | BatchDurability, waiting: { ack: DurableAck; id: string; seq: number }[] | undefined, presigned: Promise<SignedCheckpoint | undefined>, records: number): Promise<void> {
     let unsettled = waiting;
     try {
       const durability = await durabilityP;
@@ -284,7 +314,7 @@ export class Appender {
     } catch (err) {
       this.failed(unsettled, err);
     } finally {
-      this.completed();
+      this.completed(records);
     }
   }
 
@@ -294,13 +324,14 @@ export class Appender {
   }
 
   /** A batch's completion ended; waiters wake even if signing failed (onError reported it; health() then says why). */
-  private completed(): void {
+  private completed(records: number): void {
     this.inFlight--;
+    this.inFlightRecords -= records;
     if (this.waiting > 0) this.schedule();
     else if (this.inFlight === 0 && !this.running && !this.scheduled) this.wakeIdle();
   }
 
-  private async complete(durabilityP: Promise<BatchDurability> | BatchDurability, waiting: { ack: DurableAck; id: string; seq: number }[] | undefined, end: { size: number; root: Uint8Array }): Promise<void> {
+  private async complete(durabilityP: Promise<BatchDurability> | BatchDurability, waiting: { ack: DurableAck; id: string; seq: number }[] | undefined, end: { size: number; root: Uint8Array }, records: number): Promise<void> {
     let unsettled = waiting;
     try {
       const durability = await durabilityP;
@@ -319,7 +350,7 @@ export class Appender {
     } catch (err) {
       this.failed(unsettled, err);
     } finally {
-      this.completed();
+      this.completed(records);
     }
   }
 
