@@ -63,7 +63,8 @@ export class Appender {
   private qHead = 0;
   private scheduled = false;
   private running = false;
-  private prevHex: string;
+  /** The chain link the next record carries (format §3): the hash of the last record, or G(origin). */
+  private prev: Uint8Array;
   private signers: readonly NoteSigner[] = [];
   /**
    * Extension lines every checkpoint of this log carries after `time` (a lane's `lane i/n`,
@@ -90,7 +91,7 @@ export class Appender {
     private readonly hooks: AppenderHooks,
     private readonly now: () => number = Date.now,
   ) {
-    this.prevHex = toHex(log.chainHead);
+    this.prev = log.chainHead;
   }
 
   get waiting(): number {
@@ -123,7 +124,7 @@ export class Appender {
   /** Resume from the log's current state (seq, prev) after recovery rebuilt it. */
   release(): void {
     this.held = false;
-    this.prevHex = toHex(this.log.chainHead);
+    this.prev = this.log.chainHead;
     this.schedule();
   }
 
@@ -241,14 +242,14 @@ export class Appender {
         }
       }
       if (p.oversizeOf !== undefined) {
-        const full = recordLeafInput(p.oversizeOf.full, firstSeq + i, this.prevHex).subarray(1);
+        const full = recordLeafInput(p.oversizeOf.full, firstSeq + i, this.prev).subarray(1);
         p = p.oversizeOf.reduce(`${full.length}:${toHex(recordHash(full))}`);
       }
-      const input = recordLeafInput(p, firstSeq + i, this.prevHex);
+      const input = recordLeafInput(p, firstSeq + i, this.prev);
       const bytes = input.subarray(1);
       const h = recordHash(bytes);
       this.log.append(bytes, leafHashOfInput(input), h);
-      this.prevHex = toHex(h);
+      this.prev = h;
       records[i] = bytes;
       bytesTotal += bytes.length;
     }

@@ -1,5 +1,5 @@
 import { AuditError } from '../errors.js';
-import { EMPTY_ROOT, nodeHash } from './hash.js';
+import { EMPTY_ROOT, HASH_BYTES, nodeHash } from './hash.js';
 import { splitPoint, type TreeReader } from './merkle.js';
 
 /**
@@ -15,8 +15,61 @@ import { splitPoint, type TreeReader } from './merkle.js';
  * the parent's start, and the child's bit is set). So roots and proofs for any size ≥ evicted and
  * any retained leaf can still be computed.
  */
+/**
+ * One level of retained hashes, 32 bytes each, in one growable buffer rather than one object per
+ * hash: a log keeps about two hashes per record for as long as it keeps the record, and as
+ * separate objects each of them would be copied by every young-generation GC it survives
+ * (docs/performance.md, core-append). get() returns a copy; view() a view valid until the next push().
+ */
+class HashColumn {
+  private buf = new Uint8Array(64 * HASH_BYTES);
+  private start = 0;
+  private count = 0;
+
+  get length(): number {
+    return this.count;
+  }
+
+  push(h: Uint8Array): void {
+    let end = (this.start + this.count) * HASH_BYTES;
+    if (end + HASH_BYTES > this.buf.length) {
+      if (this.count * 2 * HASH_BYTES > this.buf.length) {
+        const next = new Uint8Array(this.buf.length * 2);
+        next.set(this.buf.subarray(this.start * HASH_BYTES, end));
+        this.buf = next;
+      } else {
+        // Mostly dropped: compact in place (views from view() are used at once, never kept).
+        this.buf.copyWithin(0, this.start * HASH_BYTES, end);
+      }
+      this.start = 0;
+      end = this.count * HASH_BYTES;
+    }
+    this.buf.set(h, end);
+    this.count++;
+  }
+
+  /** A copy of hash i (what leaves the tree: roots, proofs, frontiers). */
+  get(i: number): Uint8Array | undefined {
+    if (i < 0 || i >= this.count) return undefined;
+    const at = (this.start + i) * HASH_BYTES;
+    return this.buf.slice(at, at + HASH_BYTES);
+  }
+
+  /** A view of hash i, valid only until the next push(): for hashing it at once. */
+  view(i: number): Uint8Array {
+    const at = (this.start + i) * HASH_BYTES;
+    return this.buf.subarray(at, at + HASH_BYTES);
+  }
+
+  dropFront(n: number): void {
+    const d = Math.min(n, this.count);
+    this.start += d;
+    this.count -= d;
+  }
+}
+
 export class RetainedTree implements TreeReader {
-  private levels: Uint8Array[][] = [[]];
+  private levels: HashColumn[] = [new HashColumn()];
   private bases: number[] = [0];
   private frontier = new Map<string, Uint8Array>();
   private evictedCount = 0;
@@ -40,12 +93,12 @@ export class RetainedTree implements TreeReader {
     while (idx % 2 === 1) {
       const parentStart = (idx - 1) * 2 ** h;
       if (parentStart < this.evictedCount) break; // parent straddles the evicted prefix: never cached
-      const left = this.levels[h]![idx - 1 - this.bases[h]!]!;
+      const left = this.levels[h]!.view(idx - 1 - this.bases[h]!);
       hash = nodeHash(left, hash);
       h++;
       idx = Math.floor(idx / 2);
       if (this.levels[h] === undefined) {
-        this.levels[h] = [];
+        this.levels[h] = new HashColumn();
         this.bases[h] = idx;
       }
       this.levels[h]!.push(hash);
@@ -57,7 +110,7 @@ export class RetainedTree implements TreeReader {
     if (index < this.evictedCount || index >= this.count) {
       throw new AuditError('AUDIT_RANGE_UNAVAILABLE', `leaf ${index} is not retained (retained: ${this.evictedCount}..${this.count - 1})`);
     }
-    return this.levels[0]![index - this.bases[0]!]!;
+    return this.levels[0]!.get(index - this.bases[0]!)!;
   }
 
   subtree(lo: number, hi: number): Uint8Array {
@@ -75,7 +128,7 @@ export class RetainedTree implements TreeReader {
       const h = Math.log2(n);
       const level = this.levels[h];
       const j = lo / n - (this.bases[h] ?? 0);
-      const cached = level?.[j];
+      const cached = level?.get(j);
       if (cached !== undefined) return cached;
     }
     if (n === 1) return this.leaf(lo);
@@ -109,7 +162,7 @@ export class RetainedTree implements TreeReader {
     this.frontier = next;
     this.count = size;
     this.evictedCount = size;
-    this.levels = [[]];
+    this.levels = [new HashColumn()];
     this.bases = [size];
   }
 
@@ -142,7 +195,7 @@ export class RetainedTree implements TreeReader {
       const newBase = Math.ceil(to / 2 ** h);
       const drop = newBase - this.bases[h]!;
       if (drop > 0) {
-        this.levels[h]!.splice(0, drop);
+        this.levels[h]!.dropFront(drop);
         this.bases[h] = newBase;
       }
     }

@@ -74,6 +74,8 @@ export interface PreparedEvent {
   readonly tail: string;
   /** UTF-8 bytes of head + mid + tail. */
   readonly partsBytes: number;
+  /** head, mid and tail are plain ASCII (bytes = characters; written as latin1). */
+  readonly ascii?: boolean;
   /**
    * Set on the reduced record of an oversized event (format §2.1): the full record it stands for,
    * and how to build the reduced record once the full one's size and hash are known — only the
@@ -94,8 +96,18 @@ function str(field: string, v: unknown, min: number, max: number): string {
   return v;
 }
 
-const HEX32 = /^[0-9a-f]{32}$/;
-const HEX16 = /^[0-9a-f]{16}$/;
+/** `length` lowercase hex digits, not all zero (W3C trace context ids): one pass, no RegExp (per record). */
+function isTraceHex(v: unknown, length: number): boolean {
+  if (typeof v !== 'string' || v.length !== length) return false;
+  let nonZero = false;
+  for (let i = 0; i < length; i++) {
+    const c = v.charCodeAt(i);
+    if (c >= 48 && c <= 57) nonZero ||= c !== 48;
+    else if (c >= 97 && c <= 102) nonZero = true;
+    else return false;
+  }
+  return nonZero;
+}
 const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
 /** Parse a W3C traceparent; undefined when malformed (a bad header is the client's, not a reason to lose the record). */
@@ -171,10 +183,37 @@ function recordOf(field: string, v: unknown, maxMembers: number, check: (k: stri
   return out;
 }
 
+/**
+ * Whether every string written into the record being prepared was plain ASCII (then its UTF-8
+ * length is its string length, and it is written as latin1). Reset per prepare(); any part not
+ * built by jsonString() clears it, conservatively.
+ */
+let asciiOnly = true;
+
 /** A string as canonical JSON; the error path is built only when something is refused. */
 function jsonString(s: string, path: () => string): string {
   if (PLAIN_ASCII.test(s)) return `"${s}"`;
+  asciiOnly = false;
   return canonicalString(s, path());
+}
+
+/** Attribute and annotation keys recur across records: their JSON form, cached (bounded). */
+const keyJson = new Map<string, string>();
+function jsonKey(k: string): string {
+  let q = keyJson.get(k);
+  if (q === undefined) {
+    q = jsonString(k, () => '$');
+    if (!PLAIN_ASCII.test(k)) return q; // not cached: asciiOnly must be cleared on every use
+    if (keyJson.size >= 4096) keyJson.clear();
+    keyJson.set(k, q);
+  }
+  return q;
+}
+
+/** The generic RFC 8785 writer, for parts with no one-pass writer (body, target, custom redaction). */
+function generic(v: unknown): string {
+  asciiOnly = false;
+  return canonicalize(v);
 }
 
 /**
@@ -196,11 +235,11 @@ function attributesJson(v: unknown, r: Redactor): string {
     const val = redactAttribute(k, attributeValue(k, raw), r);
     if (val === REMOVED) continue;
     if (out.length > 1) out += ',';
-    out += jsonString(k, () => '$') + ':';
+    out += jsonKey(k) + ':';
     if (typeof val === 'string') out += jsonString(val, () => `$.${k}`);
     else if (typeof val === 'number') out += canonicalNumber(val, `$.${k}`);
     else if (typeof val === 'boolean') out += val ? 'true' : 'false';
-    else out += canonicalize(val);
+    else out += generic(val);
   }
   return out + '}';
 }
@@ -219,7 +258,7 @@ function annotationsJson(v: unknown): string {
     str('annotations key', k, 1, 128);
     str(`annotations["${k}"]`, val, 0, 4096);
     if (out.length > 1) out += ',';
-    out += jsonString(k, () => '$') + ':' + jsonString(val as string, () => `$.${k}`);
+    out += jsonKey(k) + ':' + jsonString(val as string, () => `$.${k}`);
   }
   return out + '}';
 }
@@ -300,6 +339,7 @@ function prepareUnchecked(event: AuditEvent, redactor: Redactor, newId: () => st
   const time = timeOf(e['time'] as AuditEvent['time'], now);
   // Without custom redaction paths, attributes and annotations take the one-pass fast path.
   const fast = redactor.paths.length === 0;
+  asciiOnly = true;
   const obj: Record<string, unknown> = { action, actor: actorOf(e['actor']) };
   if (!fast) {
     obj['annotations'] = recordOf('annotations', e['annotations'], 64, (k, v) => {
@@ -324,56 +364,74 @@ function prepareUnchecked(event: AuditEvent, redactor: Redactor, newId: () => st
     traceId = tp?.trace_id;
     spanId = tp?.span_id;
   }
-  if (traceId !== undefined && (typeof traceId !== 'string' || !HEX32.test(traceId) || /^0+$/.test(traceId))) throw invalid('trace_id', '32 lowercase hex chars, not all zero', traceId);
-  if (spanId !== undefined && (typeof spanId !== 'string' || !HEX16.test(spanId) || /^0+$/.test(spanId))) throw invalid('span_id', '16 lowercase hex chars, not all zero', spanId);
+  if (traceId !== undefined && !isTraceHex(traceId, 32)) throw invalid('trace_id', '32 lowercase hex chars, not all zero', traceId);
+  if (spanId !== undefined && !isTraceHex(spanId, 16)) throw invalid('span_id', '16 lowercase hex chars, not all zero', spanId);
   const requestId = e['request_id'] === undefined ? undefined : str('request_id', e['request_id'], 1, 256);
 
   applyRedaction(obj, redactor);
 
   // Members in JCS order (UTF-16 code units): action, actor, annotations, attributes, body, id,
   // outcome | prev | request_id | seq | span_id, target, time, trace_id, v.
-  let head = `{"action":${canonicalString(action)},"actor":${canonicalize(obj['actor'])},"annotations":${annotationsText ?? canonicalize(obj['annotations'])},"attributes":${attributesText ?? canonicalize(obj['attributes'])}`;
-  if (obj['body'] !== undefined) head += `,"body":${canonicalize(obj['body'])}`;
-  head += `,"id":${canonicalString(id)},"outcome":"${e['outcome'] as string}",`;
-  const mid = requestId === undefined ? '' : `"request_id":${canonicalString(requestId)},`;
+  let head = `{"action":${jsonString(action, () => '$')},"actor":${generic(obj['actor'])},"annotations":${annotationsText ?? generic(obj['annotations'])},"attributes":${attributesText ?? generic(obj['attributes'])}`;
+  if (obj['body'] !== undefined) head += `,"body":${generic(obj['body'])}`;
+  head += `,"id":${jsonString(id, () => '$')},"outcome":"${e['outcome'] as string}",`;
+  const mid = requestId === undefined ? '' : `"request_id":${jsonString(requestId, () => '$')},`;
   let tail = '';
   if (spanId !== undefined) tail += `,"span_id":"${spanId as string}"`;
-  if (obj['target'] !== undefined) tail += `,"target":${canonicalize(obj['target'])}`;
+  if (obj['target'] !== undefined) tail += `,"target":${generic(obj['target'])}`;
   tail += `,"time":"${time}"`;
   if (traceId !== undefined) tail += `,"trace_id":"${traceId as string}"`;
   tail += `,"v":${FORMAT_VERSION}}`;
-  const partsBytes = utf8Length(head) + utf8Length(mid) + utf8Length(tail);
+  const ascii = asciiOnly;
+  const partsBytes = ascii ? head.length + mid.length + tail.length : utf8Length(head) + utf8Length(mid) + utf8Length(tail);
   if (partsBytes + ENVELOPE_BYTES > maxBytes) {
     throw new AuditError('AUDIT_RECORD_TOO_LARGE', `record would be ${partsBytes + ENVELOPE_BYTES} bytes, over the ${maxBytes}-byte limit`, {
       bytes: partsBytes + ENVELOPE_BYTES,
     });
   }
-  return { id, time, head, mid, tail, partsBytes };
+  return { id, time, head, mid, tail, partsBytes, ascii };
 }
 
 function utf8Length(s: string): number {
   return Buffer.byteLength(s, 'utf8');
 }
 
-/** The record's canonical bytes (format §2.1) for a prepared event at `seq` with chain link `prevHex`. */
-export function recordBytes(p: PreparedEvent, seq: number, prevHex: string): Uint8Array {
-  return recordLeafInput(p, seq, prevHex).subarray(1);
+/** The record's canonical bytes (format §2.1) for a prepared event at `seq` with chain link `prev` (hex, or the 32 bytes). */
+export function recordBytes(p: PreparedEvent, seq: number, prev: string | Uint8Array): Uint8Array {
+  return recordLeafInput(p, seq, prev).subarray(1);
 }
+
+const HEX_DIGITS = new Uint8Array([48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 97, 98, 99, 100, 101, 102]);
+const PREV_OPEN = Buffer.from('"prev":"', 'latin1');
 
 /**
  * 0x00 ‖ the record's canonical bytes in one buffer: the RFC 6962 leaf input, whose tail is the
- * record itself. Buffer.write encodes UTF-8 ~2x faster than TextEncoder and needs no copy.
+ * record itself. Buffer.write encodes UTF-8 ~2x faster than TextEncoder and needs no copy. `prev`
+ * may be the link's 32 bytes: the appender's hot path writes their hex digits straight into the
+ * buffer instead of making a 64-character string per record.
  */
-export function recordLeafInput(p: PreparedEvent, seq: number, prevHex: string): Uint8Array {
+export function recordLeafInput(p: PreparedEvent, seq: number, prev: string | Uint8Array): Uint8Array {
   // The size is known without measuring the joined string: the parts were measured once, at emit.
   const seqText = String(seq);
   const buf = Buffer.allocUnsafe(1 + p.partsBytes + 8 + 64 + 2 + 6 + seqText.length);
   buf[0] = 0x00;
-  let off = 1 + buf.write(p.head, 1);
-  off += buf.write(`"prev":"${prevHex}",`, off, 'latin1');
-  if (p.mid.length > 0) off += buf.write(p.mid, off);
+  const enc = p.ascii === true ? 'latin1' : 'utf8';
+  let off = 1 + buf.write(p.head, 1, enc);
+  if (typeof prev === 'string') off += buf.write(`"prev":"${prev}",`, off, 'latin1');
+  else {
+    buf.set(PREV_OPEN, off);
+    off += PREV_OPEN.length;
+    for (let i = 0; i < 32; i++) {
+      const b = prev[i]!;
+      buf[off++] = HEX_DIGITS[b >> 4]!;
+      buf[off++] = HEX_DIGITS[b & 15]!;
+    }
+    buf[off++] = 0x22; // "
+    buf[off++] = 0x2c; // ,
+  }
+  if (p.mid.length > 0) off += buf.write(p.mid, off, enc);
   off += buf.write(`"seq":${seqText}`, off, 'latin1');
-  off += buf.write(p.tail, off);
+  off += buf.write(p.tail, off, enc);
   return off === buf.length ? buf : buf.subarray(0, off);
 }
 
