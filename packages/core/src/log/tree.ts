@@ -1,5 +1,5 @@
 import { AuditError } from '../errors.js';
-import { EMPTY_ROOT, nodeHash } from './hash.js';
+import { EMPTY_ROOT, nodeHash } from '../prim/hash.js';
 import { splitPoint, type TreeReader } from './merkle.js';
 
 /**

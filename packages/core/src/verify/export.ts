@@ -1,6 +1,6 @@
 import { AuditError, invalidArgument } from '../errors.js';
 import { type Checkpoint, type LaneClaim } from '../log/checkpoint.js';
-import { genesisLink, getHashBackend } from '../log/hash.js';
+import { genesis, nextLink } from '../log/chain.js';
 import { equalBytes } from '../log/merkle.js';
 import type { VerifyFailureReason } from '../log/memory.js';
 import { decodeBundle, tilePath, TILE_HASH_BYTES, TILE_WIDTH } from '../log/tiles.js';
@@ -10,7 +10,8 @@ import type { FileOps } from '../sinks/fs.js';
 import { CanonicalScanner } from './canonical-scan.js';
 import { checkFields, shown, type FieldFailureReason } from './fields.js';
 import { applyKeyRecord, assertDistinctKeys, isKeyAction } from './key-trust.js';
-import { hexInto, installFastBackends, leafOf, sha256Latin1For, TileWalker } from './tree-walk.js';
+import { installBackends } from '../backends.js';
+import { hexInto, leafOf, sha256Latin1For, TileWalker } from './tree-walk.js';
 import { defaultFileOps, inventory, join, parseCheckpointNote, partialOf, readOptional, readTileHashes, type ExportCheckpoint, type TileInventory } from '../sinks/export/reader.js';
 
 /**
@@ -212,7 +213,7 @@ async function scanExport(opts: ExportVerifyOptions, onRecord: ((seq: number, by
   const initial = opts.keys.map((k) => parseVerifierKey(k));
   assertDistinctKeys(initial);
   const ops = opts.ops ?? (await defaultFileOps());
-  if (opts.crypto !== 'pure') await installFastBackends();
+  if (opts.crypto !== 'pure') await installBackends('auto');
   const now = opts.now ?? Date.now;
   const st: ScanState = { origin: null, size: 0, verified: 0, inRange: 0, checkpoint: null, trusted: new Map(initial.map((k) => [vkeyOf(k), k])) };
   const report = (failure: ExportFailure | null): ExportVerifyReport => {
@@ -296,7 +297,6 @@ async function scan(opts: ExportVerifyOptions, ops: FileOps, st: ScanState, onRe
       throw found('rolled_back', `the export's checkpoint has size ${size}, smaller than the trusted checkpoint's ${trusted.size}: records ${size}–${trusted.size - 1} were cut or the checkpoint was rolled back`, [size, trusted.size - 1]);
     }
   }
-  const backend = getHashBackend();
   const sha256 = sha256Latin1For();
   const walker = new TileWalker(full, sha256);
   const checkTrusted = (): void => {
@@ -320,7 +320,7 @@ async function scan(opts: ExportVerifyOptions, ops: FileOps, st: ScanState, onRe
   const until = opts.until ?? Infinity;
   const scanner = new CanonicalScanner();
   const prevHex = new Uint8Array(64);
-  hexInto(prevHex, genesisLink(origin));
+  hexInto(prevHex, genesis(origin));
   const bundles = Math.ceil(size / TILE_WIDTH);
 
   type Fetched = { bytes: Uint8Array | null; exact: boolean; path: string; tile: Uint8Array | null | undefined };
@@ -381,7 +381,7 @@ async function scan(opts: ExportVerifyOptions, ops: FileOps, st: ScanState, onRe
         const why = applyKeyRecord(st.trusted, origin, rec, seq);
         if (why !== null) throw found('key_untrusted', `record ${seq} (${shown(rec['action'])}): ${why}`, range, seq, timeOf(scanner));
       }
-      hexInto(prevHex, backend.blake3Keyed('chain', bytes));
+      hexInto(prevHex, nextLink(bytes));
       walker.append(leafOf(bytes, sha256));
       st.verified = seq + 1;
       if (!hasWindow || inWindow(timeOf(scanner), since, until)) {
