@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_PG_BATCH, DEFAULT_PG_SCHEMA, resolveConfig, type AuditOptions } from './config.js';
 import { AuditError } from './errors.js';
-import { createAudit } from './engine.js';
+import { createAudit } from './create-audit.js';
 
 const URL_OK = 'postgres://ron_audit_writer@db.example:5432/audit';
 

@@ -31,7 +31,7 @@ import {
   type AuditOptions,
 } from './config.js';
 import { AuditError } from './errors.js';
-import { createAudit } from './engine.js';
+import { createAudit } from './create-audit.js';
 
 function configError(fn: () => unknown): AuditError {
   const err = thrown(fn);

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanup, decode, internals, metricValue, readyAudit, sleep, thrown } from '../test/support/engine.js';
 import { AuditError } from './errors.js';
-import { recordHash } from './log/hash.js';
-import { toHex } from './log/hex.js';
+import { nextLink as recordHash } from './log/chain.js';
+import { toHex } from './prim/hex.js';
 import { MAX_RECORD_BYTES, prepareEvent, recordBytes } from './record/record.js';
 import { createRedactor } from './record/redact.js';
 

@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { audit, cleanup, internals, keystoreWithKey, metricValue, readyAudit, TEST_KEY, TEST_ORIGIN } from '../test/support/engine.js';
 import { parseCheckpoint } from './log/checkpoint.js';
-import { genesisLink, leafHash } from './log/hash.js';
-import { toHex } from './log/hex.js';
+import { genesis as genesisLink } from './log/chain.js';
+import { leafHash } from './prim/hash.js';
+import { toHex } from './prim/hex.js';
 import { verifyInclusion } from './log/merkle.js';
 import { localSigner, type Signer } from './sign/signer.js';
 import { verifyLog } from './verify/verify.js';

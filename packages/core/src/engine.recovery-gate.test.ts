@@ -1,7 +1,8 @@
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { heldRecovery, writtenWal, type WalFixture } from '../test/support/recovery-fixture.js';
-import { createAudit, type AuditEngine } from './engine.js';
+import { createAudit } from './create-audit.js';
+import type { AuditEngine } from './api.js';
 import { AuditError } from './errors.js';
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { keystore, tempDir } from '../test/helpers.js';
-import { createAudit } from './engine.js';
+import { createAudit } from './create-audit.js';
 
 describe('hot reload (runbook §6.5)', () => {
   it('applies the safe knobs live and reports what changed', async () => {

@@ -1,32 +1,31 @@
-import type { Registry } from 'prom-client';
+import type { AuditEngine, AuditLane, CreateAuditOptions } from './api.js';
+import { installBackends } from './backends.js';
 import { planReload, DEFAULT_CLOSE_TIMEOUT_MS, type AuditConfig, type AuditOptions } from './config.js';
 import { AuditError, invalidArgument } from './errors.js';
 import type { AuditHealth, AuditStatus, HealthReason } from './health.js';
 import { Appender, type DurableAck } from './log/appender.js';
-import { setHashBackend, pureBackend } from './log/hash.js';
-import { createFastBackend } from './log/hash-fast.js';
-import { toHex } from './log/hex.js';
+import { toHex } from './prim/hex.js';
 import { MemoryLog, VerifyError, type SignedCheckpoint, type VerifiedRecord } from './log/memory.js';
-import { SEALED_EXTENSION } from './log/checkpoint.js';
+import { isSealed, parseCheckpoint, SEALED_EXTENSION } from './log/checkpoint.js';
 import { toAuditLogger, type AuditLogger } from './logger.js';
 import { metricsFor, type AuditMetrics, type DropReason } from './metrics.js';
 import { Admission } from './queue/admission.js';
 import { AdmissionFront, resolveCreateOptions } from './queue/front.js';
 import { prepareInternalEvent, uuidv7, type AuditEvent, type PreparedEvent } from './record/record.js';
-import { setEd25519Backend, pureEd25519 } from './sign/ed25519.js';
-import { nativeEd25519 } from './sign/ed25519-native.js';
 import { listKeys, loadPqSigner, loadSigner } from './sign/keystore.js';
 import { keyAnnounceEvent, keyAnnounceMessage, keyRetireEvent, keyRetireMessage, CROSS_SIGNED_CHECKPOINTS } from './sign/rotation.js';
 import { formatVerifierKey, keyIdOf, parseNote, parseVerifierKey, type VerifierKey } from './sign/note.js';
 import { noteSignerFor, type Signer } from './sign/signer.js';
-import { peekWalOrigin, Sinks } from './durability.js';
-import { LanedEngine } from './lanes/laned.js';
+import { Sinks } from './sinks/sinks.js';
+import { peekWalOrigin } from './sinks/wal/reader.js';
+import { recoverWal, type RecoveryResult } from './sinks/wal/recover.js';
 import { orphanedLogs, orphanWarning } from './lanes/orphans.js';
 import { nodeFileOps, type FileOps } from './sinks/fs.js';
 
 /**
- * createAudit(): wires admission → appender → log, loads the key, reports health, and drains on
- * close. Everything a host or adapter does goes through the AuditEngine interface below.
+ * The in-thread engine: wires admission → appender → log → sinks, recovers the WAL into the log at
+ * start, loads the key, reports health, and drains on close. A lane thread runs one of these
+ * (lanes/worker.ts); createAudit (create-audit.ts) picks it or the laned engine.
  */
 
 export const KEY_RETRY_MS = 5000;
@@ -40,114 +39,6 @@ const RECOVERING: HealthReason = {
   code: 'AUDIT_NOT_READY',
   message: 'starting: recovering the write-ahead log and checking the export; audited requests are refused until this has finished',
 };
-export { RELOADABLE_KEYS, DEFAULT_CLOSE_TIMEOUT_MS } from './config.js';
-
-export interface CreateAuditOptions extends AuditOptions {
-  /** prom-client registry to register metrics on; default: a private one (see engine.metrics.registry). */
-  registry?: Registry;
-  /** pino-compatible logger for the ready line and faults; default: silent. */
-  logger?: unknown;
-  /** A signer to use instead of the keystore (a KMS, an HSM, a test key). */
-  signer?: Signer;
-  /** Environment to read AUDIT_* from; default process.env. */
-  env?: Readonly<Record<string, string | undefined>>;
-  /** The file layer for the WAL and export (a fault-injection seam for drills); default node:fs. */
-  fileOps?: FileOps;
-}
-
-export interface DurableReceipt {
-  readonly id: string;
-  readonly seq: number;
-  /** true: fsynced in the WAL. false: Micronode, under a signed checkpoint in memory only. */
-  readonly durable: boolean;
-  /** With worker lanes: the lane whose log holds the record (`seq` is in that log). */
-  readonly lane?: number;
-}
-
-export interface EmitReceipt {
-  /** The record id (also the `Audit-Id` an adapter returns). */
-  readonly id: string;
-}
-
-export interface ReserveOptions {
-  /** Label for busy_rejections_total{endpoint} when refused; adapters pass the route template. */
-  readonly endpoint?: string;
-  /** The request is known to be long-lived (stream, SSE): take a slot from the long-lived pool. */
-  readonly longLived?: boolean;
-}
-
-/** A reserved queue slot: the adapter got it before the handler ran, and fills it when the request ends. */
-export interface AuditSlot {
-  readonly id: string;
-  /** Record the request. Never refused for capacity; an invalid or oversized event is recorded reduced (format §2.1). */
-  commit(event: Omit<AuditEvent, 'id'>): void;
-  /** Like commit, and resolves once the record is durable (WAL fsynced); rejects with AUDIT_NOT_DURABLE if the WAL failed. */
-  commitDurable(event: Omit<AuditEvent, 'id'>): Promise<DurableReceipt>;
-  /** Give the slot back without a record (route opted out after admission). */
-  release(): void;
-  /** The request turned out long-lived (response streaming): move it to the long-lived pool. */
-  markLongLived(): void;
-}
-
-/**
- * One lane of an engine with worker lanes (AUDIT_WORKERS > 0): its own log, whose calls run in
- * the lane's thread (hence async). An in-thread engine has no lanes.
- */
-export interface AuditLane {
-  readonly index: number;
-  /** The lane's log identity, `<origin>/lane-<index>`. */
-  readonly origin: string;
-  /** The C2SP verifier key of this lane's log (after ready). */
-  verifierKey(): string;
-  /** The newest signed checkpoint the lane has reported. */
-  checkpoint(): SignedCheckpoint | undefined;
-  read(range?: { from?: number; to?: number }): Promise<VerifiedRecord[]>;
-  prove(seq: number): Promise<{ size: number; proof: Uint8Array[] }>;
-  snapshot(): Promise<{ origin: string; first: number; records: readonly Uint8Array[]; checkpoint: string | undefined; verifierKey: string }>;
-}
-
-export interface AuditEngine {
-  readonly config: AuditConfig;
-  readonly origin: string;
-  readonly metrics: AuditMetrics;
-  /**
-   * Worker lanes, one log each (AUDIT_WORKERS > 0); empty for the in-thread engine. With lanes,
-   * the per-log calls below (read, checkpoint, prove, verifierKey, snapshot) throw AUDIT_LANED:
-   * use the lane's.
-   */
-  readonly lanes: readonly AuditLane[];
-  /** Resolves once the engine is ready, or rejects with the reason it is not (it keeps retrying the key). */
-  ready(): Promise<void>;
-  emit(event: AuditEvent): EmitReceipt;
-  /**
-   * emit, and resolve once the record is durable: fsynced in the WAL (Macronode), or under a signed
-   * checkpoint in memory (Micronode, `durable: false`). Admission errors reject synchronously-thrown
-   * style: the returned promise rejects with the same typed error emit would throw.
-   */
-  emitDurable(event: AuditEvent): Promise<DurableReceipt>;
-  reserve(options?: ReserveOptions): AuditSlot;
-  isSaturated(): boolean;
-  health(): AuditHealth;
-  /** Resolves when every admitted record so far is appended and under a signed checkpoint. */
-  flush(): Promise<void>;
-  close(options?: { timeoutMs?: number }): Promise<void>;
-  /** Verified read of records [from, to] (Micronode verify-on-read). */
-  read(range?: { from?: number; to?: number }): Promise<VerifiedRecord[]>;
-  checkpoint(): SignedCheckpoint | undefined;
-  /** Inclusion proof of record `seq` in the tree of the newest checkpoint. */
-  prove(seq: number): { size: number; proof: Uint8Array[] };
-  /** The C2SP verifier key of this log (after ready). */
-  verifierKey(): string;
-  /**
-   * Hot reload (runbook §6.5): apply the knobs that are safe to change live — RELOADABLE_KEYS,
-   * including keyId after `ronctl kms rotate` — and refuse any other change with
-   * AUDIT_CONFIG_INVALID, changing nothing. Resolves with the keys that changed.
-   */
-  reload(changes: AuditOptions): Promise<{ changed: string[] }>;
-  /** Everything an independent verifier needs: the retained bytes, the newest signed checkpoint and the key. */
-  snapshot(): { origin: string; first: number; records: readonly Uint8Array[]; checkpoint: string | undefined; verifierKey: string };
-}
-
 /**
  * @internal What a lane worker (lanes/worker.ts) gives the engine it runs: metrics relayed to the
  * main thread, and hooks that keep the main thread's admission accounting exact.
@@ -160,29 +51,6 @@ export interface EngineInternals {
   readonly onInternal?: () => void;
   /** Extension lines for every checkpoint: a lane's `lane i/n` (format §5). */
   readonly checkpointExtensions?: readonly string[];
-}
-
-let backendsInstalled: Promise<'fast' | 'pure'> | undefined;
-
-function installBackends(kind: AuditConfig['crypto']): Promise<'fast' | 'pure'> {
-  if (kind === 'pure') {
-    setHashBackend(pureBackend);
-    setEd25519Backend(pureEd25519);
-    return Promise.resolve('pure');
-  }
-  backendsInstalled ??= createFastBackend().then(
-    (b) => {
-      setHashBackend(b);
-      setEd25519Backend(nativeEd25519);
-      return 'fast' as const;
-    },
-    (err: unknown) => {
-      backendsInstalled = undefined;
-      if (kind === 'fast') throw err;
-      return 'pure' as const;
-    },
-  );
-  return backendsInstalled;
 }
 
 export class Engine extends AdmissionFront implements AuditEngine {
@@ -204,6 +72,7 @@ export class Engine extends AdmissionFront implements AuditEngine {
   private detach: () => void;
   private lastError: unknown;
   private readonly sinks: Sinks | undefined;
+  private readonly fileOps: FileOps;
   /** A reason that keeps the engine not ready whatever the key does (WAL corrupt, rollback). */
   private fatal: HealthReason | undefined;
   private pqSigner: Signer | undefined;
@@ -236,7 +105,8 @@ export class Engine extends AdmissionFront implements AuditEngine {
       shipLag: () => this.sinks?.shipLag(),
     });
     this.log = new MemoryLog(this.origin, this.config.memoryMaxBytes);
-    const sinks = this.config.walEnabled || this.config.exportEnabled ? new Sinks(this.config, fileOps ?? nodeFileOps, this.metrics, this.logger, this.log) : undefined;
+    this.fileOps = fileOps ?? nodeFileOps;
+    const sinks = this.config.walEnabled || this.config.exportEnabled ? new Sinks(this.config, this.fileOps, this.metrics, this.logger, this.log) : undefined;
     this.sinks = sinks;
     this.appender = new Appender(this.log, this.config.walEnabled ? this.config.walBatch : this.config.batchMax, {
       ...(sinks ? { beforeSign: (b) => sinks.beforeSign(b) } : {}),
@@ -287,7 +157,8 @@ export class Engine extends AdmissionFront implements AuditEngine {
     if (this.status === 'closing' || this.status === 'closed') throw new AuditError('AUDIT_CLOSED', 'audit engine was closed before it became ready');
     if (this.sinks) {
       try {
-        await this.sinks.open(await this.keystoreVerifierKeys());
+        const recovered = this.config.walEnabled ? await this.recoverWal(this.sinks, await this.keystoreVerifierKeys()) : undefined;
+        await this.sinks.open(recovered);
       } catch (err) {
         const code = err instanceof AuditError ? err.code : 'AUDIT_WAL_FAILED';
         this.fatal = { code, message: err instanceof Error ? err.message : String(err) };
@@ -313,6 +184,54 @@ export class Engine extends AdmissionFront implements AuditEngine {
     );
     const orphans = orphanedLogs(this.config);
     if (orphans.length > 0) this.logger.warn({ 'audit.orphaned_logs': orphans }, orphanWarning(orphans, this.config.workers));
+  }
+
+  /**
+   * Replay the WAL into the log (format §9): the records, the tree and the chain head, and the
+   * newest signed checkpoint. Refuses to start beside an export of a lost WAL (AUDIT_ROLLBACK) or
+   * on a sealed log (AUDIT_LOG_SEALED, after moving it aside). The sinks then open on the result.
+   */
+  private async recoverWal(sinks: Sinks, keys: readonly VerifierKey[]): Promise<RecoveryResult> {
+    const published = this.config.exportEnabled ? await sinks.peekExport() : undefined;
+    const rec = await recoverWal({
+      dir: this.config.walDir,
+      ops: this.fileOps,
+      origin: this.log.origin,
+      keys,
+      published: published?.origin === this.log.origin ? published : undefined,
+      onResume: (size, frontier, head) => this.log.resumeAt(size, frontier, head),
+      onRecord: (bytes, hash, leaf) => this.log.append(bytes, leaf, hash),
+      rootAt: (size) => this.log.rootAt(size),
+    });
+    if (published !== undefined && !published.sealed && rec.segments === 0) {
+      // Format §9.4: a wrong AUDIT_WAL_DIR, or a lost WAL, must not start a new log beside the old one's export.
+      throw new AuditError(
+        'AUDIT_ROLLBACK',
+        `the WAL directory ${this.config.walDir} is empty or missing, but the export in ${this.config.exportDir} holds log ${published.origin} at size ${published.size}: refusing to start a new log beside it (wrong AUDIT_WAL_DIR, or a lost WAL: restore it, see docs/runbook.md "Roll-back refused")`,
+        { published: published.size, recovered: 0, origin: published.origin },
+      );
+    }
+    if (rec.truncated) {
+      this.logger.warn(
+        { 'audit.wal_truncated': rec.truncated },
+        `audit wal: truncated a torn unsigned tail of ${rec.truncated.bytes} bytes (${rec.truncated.records} never-acknowledged records) at ${rec.truncated.segment}:${rec.truncated.offset}`,
+      );
+    }
+    if (rec.checkpoint && isSealed(parseCheckpoint(parseNote(rec.checkpoint.note).text))) {
+      // A sealed log is finished (format §14): move it aside and refuse to append to it. Its
+      // seal reached PostgreSQL before it was written here, so nothing of it is only local.
+      const moved = await sinks.archiveSealed();
+      throw new AuditError(
+        'AUDIT_LOG_SEALED',
+        `the WAL in ${this.config.walDir} holds log ${rec.origin ?? this.log.origin}, sealed at size ${rec.checkpoint.size} by a graceful shutdown whose clean-up did not finish; its segments were moved to ${moved} — restart to begin a new log`,
+        { size: rec.checkpoint.size, movedTo: moved },
+      );
+    }
+    if (rec.checkpoint) {
+      const cpText = rec.checkpoint;
+      this.log.setCheckpoint({ note: cpText.note, size: cpText.size, root: cpText.root, time: cpText.time ?? Date.now() });
+    }
+    return rec;
   }
 
   private async loadKey(given: Signer | undefined): Promise<void> {
@@ -643,29 +562,4 @@ export class Engine extends AdmissionFront implements AuditEngine {
   chainHeadHex(): string {
     return toHex(this.log.chainHead);
   }
-}
-
-/** One log an engine writes, as reports and operator output need it. */
-export interface AuditLogView {
-  readonly origin: string;
-  checkpoint(): SignedCheckpoint | undefined;
-  verifierKey(): string;
-}
-
-/**
- * The logs an engine writes: each lane's with worker lanes, else the engine's own. For shutdown
- * reports and the like, where one code path should print every log whatever AUDIT_WORKERS is.
- */
-export function logsOf(engine: AuditEngine): readonly AuditLogView[] {
-  if (engine === null || typeof engine !== 'object' || !Array.isArray((engine as Partial<AuditEngine>).lanes)) throw invalidArgument('engine', 'an AuditEngine (createAudit())', engine);
-  if (engine.lanes.length > 0) return engine.lanes;
-  return [{ origin: engine.origin, checkpoint: () => engine.checkpoint(), verifierKey: () => engine.verifierKey() }];
-}
-
-/** Create an audit engine. Synchronous; await `engine.ready()` to know it can sign (≤ 1 s normally). */
-export function createAudit(options: CreateAuditOptions = {}): AuditEngine {
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw invalidArgument('options', 'an options object', options);
-  // Worker lanes when asked for and auditing is on; a disabled engine has nothing to run.
-  const { config } = resolveCreateOptions(options);
-  return config.workers > 0 && config.enabled ? new LanedEngine(options) : new Engine(options);
 }

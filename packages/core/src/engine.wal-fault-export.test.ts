@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { keystore, tempDir } from '../test/helpers.js';
-import { createAudit } from './engine.js';
+import { createAudit } from './create-audit.js';
 import { nodeFileOps, withFaults, type FileOps } from './sinks/fs.js';
 import { verifyExport } from './verify/export.js';
 

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanup, metricValue, readyAudit, rejected, thrown } from '../test/support/engine.js';
-import { createAudit, type AuditEngine } from './engine.js';
+import { createAudit } from './create-audit.js';
+import type { AuditEngine } from './api.js';
 import { AuditError, type AuditErrorCode } from './errors.js';
 
 afterEach(cleanup);

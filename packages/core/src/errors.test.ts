@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe as group, expect, it } from 'vitest';
 import { AuditError, ERROR_CODES, describe, invalidArgument, isAuditError } from './errors.js';
 import { VERIFY_FAILURE_REASONS } from './log/memory.js';
-import { createAudit } from './engine.js';
+import { createAudit } from './create-audit.js';
 import { localSigner } from './sign/signer.js';
 import { verifyLog } from './verify/verify.js';
 import { FIELD_FAILURE_REASONS } from './verify/fields.js';

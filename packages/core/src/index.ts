@@ -1,6 +1,8 @@
 /** @ron-audit/core public API. Named exports only; the verifier alone is also at `@ron-audit/core/verify`. */
-export { createAudit, logsOf, KEY_RETRY_MS, DEFAULT_CLOSE_TIMEOUT_MS, RELOADABLE_KEYS } from './engine.js';
-export type { AuditEngine, AuditLane, AuditLogView, AuditSlot, CreateAuditOptions, EmitReceipt, ReserveOptions, DurableReceipt } from './engine.js';
+export { createAudit, logsOf } from './create-audit.js';
+export { KEY_RETRY_MS } from './engine.js';
+export { DEFAULT_CLOSE_TIMEOUT_MS, RELOADABLE_KEYS } from './config.js';
+export type { AuditEngine, AuditLane, AuditLogView, AuditSlot, CreateAuditOptions, EmitReceipt, ReserveOptions, DurableReceipt } from './api.js';
 export { MAX_WORKERS } from './config.js';
 export {
   resolveConfig,

@@ -1,7 +1,7 @@
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { audit, cleanup, keystoreWithKey, metricValue, readyAudit, TEST_KEY } from '../test/support/engine.js';
-import { createAudit } from './engine.js';
+import { createAudit } from './create-audit.js';
 import { METRIC_NAMES, metricsFor } from './metrics.js';
 
 afterEach(cleanup);

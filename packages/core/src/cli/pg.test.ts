@@ -6,7 +6,7 @@ import { describe, expect } from 'vitest';
 import { keystore, tempDir } from '../../test/helpers.js';
 import { metricValue, sleep } from '../../test/support/engine.js';
 import { asUser, pgIt, PG_URL } from '../../test/support/pg.js';
-import { createAudit } from '../engine.js';
+import { createAudit } from '../create-audit.js';
 import { main } from './ronctl.js';
 
 async function ronctl(argv: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {

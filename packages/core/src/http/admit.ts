@@ -1,4 +1,4 @@
-import type { AuditEngine, AuditSlot } from '../engine.js';
+import type { AuditEngine, AuditSlot } from '../api.js';
 import { AuditError } from '../errors.js';
 
 /**

@@ -1,8 +1,9 @@
 import { recordLeafInput, type PreparedEvent } from '../record/record.js';
 import { signNote, type NoteSigner } from '../sign/note.js';
 import { formatCheckpoint } from './checkpoint.js';
-import { leafHashOfInput, recordHash } from './hash.js';
-import { toHex } from './hex.js';
+import { nextLink } from './chain.js';
+import { leafHashOfInput } from '../prim/hash.js';
+import { toHex } from '../prim/hex.js';
 import type { MemoryLog, SignedCheckpoint } from './memory.js';
 
 /**
@@ -243,11 +244,11 @@ export class Appender {
       }
       if (p.oversizeOf !== undefined) {
         const full = recordLeafInput(p.oversizeOf.full, firstSeq + i, this.prev).subarray(1);
-        p = p.oversizeOf.reduce(`${full.length}:${toHex(recordHash(full))}`);
+        p = p.oversizeOf.reduce(`${full.length}:${toHex(nextLink(full))}`);
       }
       const input = recordLeafInput(p, firstSeq + i, this.prev);
       const bytes = input.subarray(1);
-      const h = recordHash(bytes);
+      const h = nextLink(bytes);
       this.log.append(bytes, leafHashOfInput(input), h);
       this.prev = h;
       records[i] = bytes;

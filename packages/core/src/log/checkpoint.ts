@@ -1,7 +1,8 @@
 import { AuditError, assertBytes, invalidArgument } from '../errors.js';
 import { fromBase64, toBase64 } from '../sign/base64.js';
 import { isValidKeyName } from '../sign/note.js';
-import { HASH_BYTES } from './hash.js';
+import { HASH_BYTES } from '../prim/hash.js';
+import { isRfc3339Millis } from '../prim/time.js';
 
 /** C2SP tlog-checkpoint text (docs/format.md §5). */
 export interface Checkpoint {
@@ -42,16 +43,8 @@ export function isSealed(cp: Pick<Checkpoint, 'extensions'>): boolean {
   return cp.extensions.includes(SEALED_EXTENSION);
 }
 
-const TIME_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-
 export function isValidOrigin(origin: unknown): origin is string {
   return typeof origin === 'string' && origin.length > 0 && origin.length <= 255 && /^[\x21-\x2a\x2c-\x7e]+$/.test(origin) && isValidKeyName(origin);
-}
-
-export function isRfc3339Millis(s: string): boolean {
-  if (!TIME_RE.test(s)) return false;
-  const t = Date.parse(s);
-  return Number.isFinite(t) && new Date(t).toISOString() === s;
 }
 
 export function formatCheckpoint(cp: { origin: string; size: number; root: Uint8Array; time?: number; extensions?: readonly string[] }): string {

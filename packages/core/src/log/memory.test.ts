@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanup, decode, internals, metricValue, readyAudit, recordingLogger, TEST_ORIGIN } from '../../test/support/engine.js';
-import type { AuditEngine } from '../engine.js';
+import type { AuditEngine } from '../api.js';
 import { AuditError } from '../errors.js';
 import { createRedactor } from '../record/redact.js';
 import { prepareEvent, uuidv7 } from '../record/record.js';
@@ -8,7 +8,7 @@ import { formatVerifierKey, parseVerifierKey } from '../sign/note.js';
 import { localSigner, noteSignerFor } from '../sign/signer.js';
 import { Appender } from './appender.js';
 import { parseCheckpoint } from './checkpoint.js';
-import { leafHash } from './hash.js';
+import { leafHash } from '../prim/hash.js';
 import { leavesReader, rootOf, verifyInclusion } from './merkle.js';
 import { MemoryLog, RECORD_OVERHEAD_BYTES, VerifyError, type VerifyFailureReason } from './memory.js';
 

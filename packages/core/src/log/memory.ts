@@ -2,8 +2,9 @@ import { AuditError } from '../errors.js';
 import { parseCanonical } from '../record/canonical.js';
 import { openNote, type VerifierKey } from '../sign/note.js';
 import { parseCheckpoint } from './checkpoint.js';
-import { genesisLink, leafHash, recordHash } from './hash.js';
-import { toHex } from './hex.js';
+import { genesis, nextLink } from './chain.js';
+import { leafHash } from '../prim/hash.js';
+import { toHex } from '../prim/hex.js';
 import { equalBytes, inclusionProof } from './merkle.js';
 import { RetainedTree } from './tree.js';
 
@@ -68,7 +69,7 @@ export class MemoryLog {
     readonly origin: string,
     private readonly maxBytes: number,
   ) {
-    this.head = genesisLink(origin);
+    this.head = genesis(origin);
   }
 
   get size(): number {
@@ -173,7 +174,7 @@ export class MemoryLog {
     if (parsed.origin !== this.origin) throw new VerifyError(undefined, 'origin_mismatch', 'checkpoint names another log');
     if (parsed.size !== cp.size || !equalBytes(parsed.root, cp.root)) throw new VerifyError(undefined, 'checkpoint_mismatch', 'signed checkpoint text differs from the held checkpoint');
     const out: VerifiedRecord[] = [];
-    let prevHash = from === 0 ? genesisLink(this.origin) : from > this.first ? recordHash(this.records[from - 1 - this.first]!) : undefined;
+    let prevHash = from === 0 ? genesis(this.origin) : from > this.first ? nextLink(this.records[from - 1 - this.first]!) : undefined;
     for (let seq = from; seq <= last; seq++) {
       const bytes = this.records[seq - this.first]!;
       let record: Record<string, unknown>;
@@ -187,7 +188,7 @@ export class MemoryLog {
       if (record['seq'] !== seq) throw new VerifyError(seq, 'bad_seq', `record at ${seq} says seq ${String(record['seq'])}`);
       if (prevHash !== undefined && record['prev'] !== toHex(prevHash)) throw new VerifyError(seq, 'chain_broken', `record ${seq}: prev does not match the hash of record ${seq - 1}`);
       if (!equalBytes(leafHash(bytes), this.tree.leaf(seq))) throw new VerifyError(seq, 'leaf_mismatch', `record ${seq}: bytes do not match the tree leaf`);
-      prevHash = recordHash(bytes);
+      prevHash = nextLink(bytes);
       out.push({ seq, bytes: new Uint8Array(bytes), record });
     }
     if (!equalBytes(this.tree.root(cp.size), parsed.root)) throw new VerifyError(undefined, 'root_mismatch', `tree root of size ${cp.size} does not match the signed checkpoint`);

@@ -1,5 +1,5 @@
 import { AuditError, assertBytes, invalidArgument } from '../errors.js';
-import { EMPTY_ROOT, HASH_BYTES, nodeHash } from './hash.js';
+import { EMPTY_ROOT, HASH_BYTES, nodeHash } from '../prim/hash.js';
 
 /**
  * RFC 9162 §2.1 Merkle tree over leaf hashes (docs/format.md §4).

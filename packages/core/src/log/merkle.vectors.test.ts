@@ -1,9 +1,9 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAuditError } from '../errors.js';
-import { createFastBackend } from './hash-fast.js';
-import { EMPTY_ROOT, getHashBackend, leafHash, setHashBackend } from './hash.js';
-import { fromHex, toHex } from './hex.js';
+import { createFastBackend } from '../prim/hash-fast.js';
+import { EMPTY_ROOT, getHashBackend, leafHash, setHashBackend } from '../prim/hash.js';
+import { fromHex, toHex } from '../prim/hex.js';
 import { CompactRange, consistencyProof, inclusionProof, leavesReader, rootOf, verifyConsistency, verifyInclusion, type TreeReader } from './merkle.js';
 import { RetainedTree } from './tree.js';
 

@@ -1,5 +1,5 @@
 import { AuditError } from '../errors.js';
-import { EMPTY_ROOT, HASH_BYTES, nodeHash } from './hash.js';
+import { EMPTY_ROOT, HASH_BYTES, nodeHash } from '../prim/hash.js';
 import { splitPoint, type TreeReader } from './merkle.js';
 
 /**

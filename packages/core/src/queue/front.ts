@@ -1,6 +1,6 @@
 import type { Registry } from 'prom-client';
 import { resolveConfig, type AuditConfig } from '../config.js';
-import type { CreateAuditOptions } from '../engine.js';
+import type { CreateAuditOptions } from '../api.js';
 import { AuditError, invalidArgument } from '../errors.js';
 import type { DurableAck } from '../log/appender.js';
 import type { AuditHealth } from '../health.js';

@@ -1,6 +1,6 @@
 import { invalidArgument } from '../errors.js';
-import { contentDigest, contentDigestStream, type Blake3Stream } from '../log/hash.js';
-import { toHex } from '../log/hex.js';
+import { contentDigest, contentDigestStream, type Blake3Stream } from '../prim/hash.js';
+import { toHex } from '../prim/hex.js';
 import { toBase64 } from '../sign/base64.js';
 import { canonicalize } from './canonical.js';
 import type { CapturedBody } from './record.js';

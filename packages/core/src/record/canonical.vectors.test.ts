@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import canonicalizeReference from 'canonicalize';
 import { describe, expect, it } from 'vitest';
 import { isAuditError } from '../errors.js';
-import { toHex } from '../log/hex.js';
+import { toHex } from '../prim/hex.js';
 import { canonicalBytes, canonicalize, parseCanonical } from './canonical.js';
 
 /**

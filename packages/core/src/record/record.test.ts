@@ -2,7 +2,7 @@ import canonicalizeReference from 'canonicalize';
 import { describe, expect, it } from 'vitest';
 import { thrown } from '../../test/support/engine.js';
 import { AuditError } from '../errors.js';
-import { isRfc3339Millis } from '../log/checkpoint.js';
+import { isRfc3339Millis } from '../prim/time.js';
 import { parseCanonical } from './canonical.js';
 import { createRedactor } from './redact.js';
 import { MAX_RECORD_BYTES, parseTraceparent, prepareEvent, prepareReduced, recordBytes, uuidv7, type AuditEvent } from './record.js';

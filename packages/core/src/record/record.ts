@@ -1,5 +1,5 @@
 import { AuditError, describe } from '../errors.js';
-import { isRfc3339Millis } from '../log/checkpoint.js';
+import { isRfc3339Millis } from '../prim/time.js';
 import { canonicalize, canonicalNumber, canonicalString, PLAIN_ASCII } from './canonical.js';
 import { applyRedaction, redactAttribute, REMOVED, type Redactor } from './redact.js';
 

@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Appender } from '../log/appender.js';
-import { createFastBackend } from '../log/hash-fast.js';
-import { genesisLink, getHashBackend, leafHash, leafHashOfInput, pureBackend, recordHash, setHashBackend, type HashBackend } from '../log/hash.js';
-import { fromHex, toHex } from '../log/hex.js';
+import { createFastBackend } from '../prim/hash-fast.js';
+import { genesis as genesisLink, nextLink as recordHash } from '../log/chain.js';
+import { getHashBackend, leafHash, leafHashOfInput, pureBackend, setHashBackend, type HashBackend } from '../prim/hash.js';
+import { fromHex, toHex } from '../prim/hex.js';
 import { CompactRange } from '../log/merkle.js';
 import { MemoryLog } from '../log/memory.js';
 import { RetainedTree } from '../log/tree.js';

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanup, decode, loggedText, readyAudit, recordingLogger } from '../../test/support/engine.js';
-import type { AuditEngine } from '../engine.js';
+import type { AuditEngine } from '../api.js';
 import { captureBody } from './body.js';
 import { DEFAULT_CENSOR, DEFAULT_REDACT_HEADERS, DEFAULT_REDACT_KEYS, createRedactor, parsePath, redactQuery } from './redact.js';
 import type { AuditEvent } from './record.js';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { fromHex, toHex } from '../log/hex.js';
+import { fromHex, toHex } from '../prim/hex.js';
 import { nativeEd25519 } from './ed25519-native.js';
 import { L, isCanonicalPointEncoding, isStrictPublicKey, publicKeyFromSeed, pureEd25519, signEd25519, verifyEd25519, type Ed25519Backend } from './ed25519.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { keystore, tempDir } from '../../test/helpers.js';
-import { createAudit } from '../engine.js';
+import { createAudit } from '../create-audit.js';
 import { generatePqKey, loadPqSigner } from './keystore.js';
 import { ML_DSA_44_SIGNATURE_BYTES, mldsaKeypair, mldsaSign, mldsaVerify } from './mldsa.js';
 import { formatVerifierKey, openNote, parseNote, parseVerifierKey } from './note.js';

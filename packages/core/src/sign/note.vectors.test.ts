@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AuditError, isAuditError, type AuditErrorCode } from '../errors.js';
 import { parseCheckpoint } from '../log/checkpoint.js';
-import { toHex } from '../log/hex.js';
+import { toHex } from '../prim/hex.js';
 import { fromBase64 } from './base64.js';
 import { nativeEd25519 } from './ed25519-native.js';
 import { getEd25519Backend, pureEd25519, setEd25519Backend } from './ed25519.js';

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../../test/helpers.js';
-import { createAudit, type AuditEngine } from '../engine.js';
+import { createAudit } from '../create-audit.js';
+import type { AuditEngine } from '../api.js';
 import { verifyLog } from '../verify/verify.js';
 import { generateKey } from './keystore.js';
 import { openNote, parseVerifierKey } from './note.js';

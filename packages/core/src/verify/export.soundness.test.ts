@@ -4,9 +4,10 @@
 import { cp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pureBackend, recordHash, setHashBackend } from '../log/hash.js';
-import { createFastBackend } from '../log/hash-fast.js';
-import { toHex } from '../log/hex.js';
+import { nextLink as recordHash } from '../log/chain.js';
+import { pureBackend, setHashBackend } from '../prim/hash.js';
+import { createFastBackend } from '../prim/hash-fast.js';
+import { toHex } from '../prim/hex.js';
 import { decodeBundle, encodeBundle } from '../log/tiles.js';
 import { prepareEvent, recordBytes } from '../record/record.js';
 import { createRedactor } from '../record/redact.js';

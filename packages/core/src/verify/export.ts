@@ -1,6 +1,6 @@
 import { AuditError, invalidArgument } from '../errors.js';
 import { type Checkpoint, type LaneClaim } from '../log/checkpoint.js';
-import { genesisLink, getHashBackend } from '../log/hash.js';
+import { genesis, nextLink } from '../log/chain.js';
 import { equalBytes } from '../log/merkle.js';
 import type { VerifyFailureReason } from '../log/memory.js';
 import { decodeBundle, tilePath, TILE_HASH_BYTES, TILE_WIDTH } from '../log/tiles.js';
@@ -10,7 +10,8 @@ import type { FileOps } from '../sinks/fs.js';
 import { CanonicalScanner } from './canonical-scan.js';
 import { checkFields, shown, type FieldFailureReason } from './fields.js';
 import { applyKeyRecord, assertDistinctKeys, isKeyAction } from './key-trust.js';
-import { hexInto, installFastBackends, leafOf, sha256Latin1For, TileWalker } from './tree-walk.js';
+import { installBackends } from '../backends.js';
+import { hexInto, leafOf, sha256Latin1For, TileWalker } from './tree-walk.js';
 import { defaultFileOps, inventory, join, parseCheckpointNote, partialOf, readOptional, readTileHashes, type ExportCheckpoint, type TileInventory } from '../sinks/export/reader.js';
 
 /**
@@ -142,10 +143,16 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 const utf8Strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+type Utf8Slice = (this: Uint8Array, start: number, end: number) => string;
+const nodeUtf8Slice = (NodeBuffer as { prototype?: { utf8Slice?: Utf8Slice } } | undefined)?.prototype?.utf8Slice;
 
-/** A record already scanned as canonical: JSON.parse cannot fail. */
+/**
+ * A record already scanned as canonical: JSON.parse cannot fail. The scan has also proven the
+ * bytes strict UTF-8, so on Node the decoding skips a second validation (Buffer's utf8Slice,
+ * ~0.2 µs against ~0.4 µs for a fatal TextDecoder on a 700-byte record).
+ */
 function parseRecord(bytes: Uint8Array): Record<string, unknown> {
-  return JSON.parse(utf8Strict.decode(bytes)) as Record<string, unknown>;
+  return JSON.parse(nodeUtf8Slice !== undefined ? nodeUtf8Slice.call(bytes, 0, bytes.length) : utf8Strict.decode(bytes)) as Record<string, unknown>;
 }
 
 function timeOf(scanner: CanonicalScanner): string | null {
@@ -212,7 +219,7 @@ async function scanExport(opts: ExportVerifyOptions, onRecord: ((seq: number, by
   const initial = opts.keys.map((k) => parseVerifierKey(k));
   assertDistinctKeys(initial);
   const ops = opts.ops ?? (await defaultFileOps());
-  if (opts.crypto !== 'pure') await installFastBackends();
+  if (opts.crypto !== 'pure') await installBackends('auto');
   const now = opts.now ?? Date.now;
   const st: ScanState = { origin: null, size: 0, verified: 0, inRange: 0, checkpoint: null, trusted: new Map(initial.map((k) => [vkeyOf(k), k])) };
   const report = (failure: ExportFailure | null): ExportVerifyReport => {
@@ -296,7 +303,6 @@ async function scan(opts: ExportVerifyOptions, ops: FileOps, st: ScanState, onRe
       throw found('rolled_back', `the export's checkpoint has size ${size}, smaller than the trusted checkpoint's ${trusted.size}: records ${size}–${trusted.size - 1} were cut or the checkpoint was rolled back`, [size, trusted.size - 1]);
     }
   }
-  const backend = getHashBackend();
   const sha256 = sha256Latin1For();
   const walker = new TileWalker(full, sha256);
   const checkTrusted = (): void => {
@@ -320,7 +326,7 @@ async function scan(opts: ExportVerifyOptions, ops: FileOps, st: ScanState, onRe
   const until = opts.until ?? Infinity;
   const scanner = new CanonicalScanner();
   const prevHex = new Uint8Array(64);
-  hexInto(prevHex, genesisLink(origin));
+  hexInto(prevHex, genesis(origin));
   const bundles = Math.ceil(size / TILE_WIDTH);
 
   type Fetched = { bytes: Uint8Array | null; exact: boolean; path: string; tile: Uint8Array | null | undefined };
@@ -381,7 +387,7 @@ async function scan(opts: ExportVerifyOptions, ops: FileOps, st: ScanState, onRe
         const why = applyKeyRecord(st.trusted, origin, rec, seq);
         if (why !== null) throw found('key_untrusted', `record ${seq} (${shown(rec['action'])}): ${why}`, range, seq, timeOf(scanner));
       }
-      hexInto(prevHex, backend.blake3Keyed('chain', bytes));
+      hexInto(prevHex, nextLink(bytes));
       walker.append(leafOf(bytes, sha256));
       st.verified = seq + 1;
       if (!hasWindow || inWindow(timeOf(scanner), since, until)) {

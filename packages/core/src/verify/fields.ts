@@ -1,5 +1,5 @@
 import { invalidArgument } from '../errors.js';
-import { isRfc3339Millis } from '../log/checkpoint.js';
+import { isRfc3339Millis } from '../prim/time.js';
 
 /**
  * The member rules of docs/format.md §2.2, as a verifier checks them: one function, shared by

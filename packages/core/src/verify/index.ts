@@ -5,7 +5,9 @@
 export { verifyLog } from './verify.js';
 export type { VerifyInput, VerifyReport, VerifyFailure } from './verify.js';
 export { canonicalize, canonicalBytes, parseCanonical } from '../record/canonical.js';
-export { recordHash, genesisLink, leafHash, nodeHash, contentDigest, K_CHAIN, K_GENESIS, EMPTY_ROOT } from '../log/hash.js';
+// recordHash and genesisLink are format §3's names for the chain's nextLink and genesis.
+export { nextLink as recordHash, genesis as genesisLink } from '../log/chain.js';
+export { leafHash, nodeHash, contentDigest, K_CHAIN, K_GENESIS, EMPTY_ROOT } from '../prim/hash.js';
 export { CompactRange, inclusionProof, consistencyProof, verifyInclusion, verifyConsistency, rootFromInclusionProof, rootOf, leavesReader } from '../log/merkle.js';
 export type { TreeReader } from '../log/merkle.js';
 export { parseCheckpoint, formatCheckpoint, isValidOrigin } from '../log/checkpoint.js';

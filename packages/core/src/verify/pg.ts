@@ -1,12 +1,13 @@
 import { checkFields, shown, type FieldFailureReason } from './fields.js';
 import { applyKeyRecord, assertDistinctKeys, isKeyAction } from './key-trust.js';
+import { installBackends } from '../backends.js';
 import { DEFAULT_PG_SCHEMA } from '../config.js';
 import { AuditError, invalidArgument } from '../errors.js';
 import { isSealed, parseCheckpoint, type Checkpoint } from '../log/checkpoint.js';
-import { genesisLink, getHashBackend, setHashBackend } from '../log/hash.js';
+import { genesis, nextLink } from '../log/chain.js';
+import { getHashBackend } from '../prim/hash.js';
 import { CompactRange, equalBytes } from '../log/merkle.js';
 import type { VerifyFailureReason } from '../log/memory.js';
-import { getEd25519Backend, setEd25519Backend } from '../sign/ed25519.js';
 import { formatVerifierKey, openNote, parseNote, parseVerifierKey, type VerifierKey } from '../sign/note.js';
 import { connectPg, pgError, type PgClient } from '../sinks/pg/driver.js';
 import { PG_SCHEMA_VERSION, statements } from '../sinks/pg/schema.js';
@@ -130,22 +131,6 @@ function checkOptions(o: PgVerifyOptions): void {
   if (o.pageSize !== undefined && (!Number.isSafeInteger(o.pageSize) || o.pageSize < 1 || o.pageSize > 1_000_000)) throw invalidArgument('pageSize', 'an integer from 1 to 1000000', o.pageSize);
 }
 
-let fastInstalled: Promise<void> | undefined;
-
-function installFastBackends(): Promise<void> {
-  fastInstalled ??= (async () => {
-    if (getHashBackend().name === 'fast') return;
-    try {
-      const [{ createFastBackend }, { nativeEd25519 }] = await Promise.all([import('../log/hash-fast.js'), import('../sign/ed25519-native.js')]);
-      setHashBackend(await createFastBackend());
-      if (getEd25519Backend().name === 'pure') setEd25519Backend(nativeEd25519);
-    } catch {
-      // no WebAssembly: the pure backends compute the same bytes
-    }
-  })();
-  return fastInstalled;
-}
-
 interface StoredCp {
   readonly size: number;
   readonly note: string;
@@ -157,7 +142,7 @@ export async function verifyPg(o: PgVerifyOptions): Promise<PgVerifyReport> {
   checkOptions(o);
   const roots = o.keys.map((k) => parseVerifierKey(k));
   assertDistinctKeys(roots);
-  if (o.crypto !== 'pure') await installFastBackends();
+  if (o.crypto !== 'pure') await installBackends('auto');
   const sql = statements(o.schema ?? DEFAULT_PG_SCHEMA);
   const windowed = o.since !== undefined || o.until !== undefined;
   const full = o.full ?? !windowed;
@@ -280,7 +265,7 @@ async function verifyOne(
     const scanner = new CanonicalScanner();
     const backend = getHashBackend();
     const prevHex = new Uint8Array(64);
-    hexInto(prevHex, genesisLink(origin));
+    hexInto(prevHex, genesis(origin));
     let prevKnown = true;
     let cpIndex = 0;
     const checkCps = (): void => {
@@ -324,7 +309,7 @@ async function verifyOne(
           if (m.v?.kind !== 'n' || scanner.numberOf(m.v) !== 1) throw found('bad_version', `record ${seq}: format version ${shown(parseRecord(bytes)['v'])}, expected the number 1`, range, seq, time);
           if (m.seq?.kind !== 'n' || scanner.numberOf(m.seq) !== seq) throw found('bad_seq', `record stored at seq ${seq} says seq ${shown(parseRecord(bytes)['seq'])}`, range, seq, time);
           if (prevKnown && !scanner.equalsBytes(m.prev, prevHex)) throw found('chain_broken', `record ${seq}: prev does not match the hash of ${seq === 0 ? 'the genesis link' : `record ${seq - 1}`}`, range, seq, time);
-          const h = backend.blake3Keyed('chain', bytes);
+          const h = nextLink(bytes);
           if (!equalBytes(h, row.hash)) throw found('hash_mismatch', `record ${seq}: the stored hash column is not the hash of its bytes`, range, seq, time);
           const rec = parseRecord(bytes);
           const bad = checkFields(rec);

@@ -2,7 +2,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAuditError } from '../errors.js';
-import { leafHash } from '../log/hash.js';
+import { leafHash } from '../prim/hash.js';
 import { canonicalBytes } from '../record/canonical.js';
 import { inclusionProof, leavesReader } from '../log/merkle.js';
 import { fromBase64, toBase64 } from '../sign/base64.js';

@@ -2,7 +2,7 @@ import { checkFields, shown, type FieldFailureReason } from './fields.js';
 import { assertDistinctKeys } from './key-trust.js';
 import { AuditError, assertBytes, invalidArgument } from '../errors.js';
 import { parseCheckpoint, type Checkpoint } from '../log/checkpoint.js';
-import { HASH_BYTES, leafHash, nodeHash } from '../log/hash.js';
+import { HASH_BYTES, leafHash, nodeHash } from '../prim/hash.js';
 import { equalBytes, inclusionProof, rootFromInclusionProof, splitPoint, type TreeReader } from '../log/merkle.js';
 import { TILE_WIDTH } from '../log/tiles.js';
 import { parseCanonical } from '../record/canonical.js';

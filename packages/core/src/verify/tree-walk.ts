@@ -1,12 +1,11 @@
-import { EMPTY_ROOT, getHashBackend, setHashBackend } from '../log/hash.js';
+import { EMPTY_ROOT, getHashBackend } from '../prim/hash.js';
 import { TILE_HASH_BYTES, TILE_WIDTH } from '../log/tiles.js';
-import { getEd25519Backend, setEd25519Backend } from '../sign/ed25519.js';
 
 /**
  * The hashing side of the export verifier: the tree as leaves stream in, with the tile-level
  * hashes it needs to compare with the export's tiles, and the hashing shortcuts that keep a full
  * verification fast (no copy of a record for its leaf hash, no byte array allocated per hash).
- * Same bytes as log/hash.ts and log/merkle.ts compute; export.test.ts runs both backends.
+ * Same bytes as prim/hash.ts and log/merkle.ts compute; export.test.ts runs both backends.
  */
 
 /**
@@ -31,7 +30,7 @@ export class TileWalker {
     this.scratch[0] = 0x01;
   }
 
-  /** RFC 6962 node hash SHA-256(0x01 ‖ left ‖ right), as nodeHash() in log/hash.ts computes it. */
+  /** RFC 6962 node hash SHA-256(0x01 ‖ left ‖ right), as nodeHash() in prim/hash.ts computes it. */
   private node(left: string, right: string): string {
     const s = this.scratch;
     for (let i = 0; i < 32; i++) {
@@ -89,9 +88,6 @@ function latin1Bytes(s: string): Uint8Array {
   return out;
 }
 
-/** node:crypto's one-shot hash with a string digest, when installed: it allocates no Buffer per call. */
-let nodeSha256Latin1: Sha256Latin1 | undefined;
-
 const HEX_DIGITS = new TextEncoder().encode('0123456789abcdef');
 
 /** Lowercase hex of a 32-byte hash into `out` (64 ASCII bytes), to compare with a record's `prev` bytes. */
@@ -115,25 +111,8 @@ export function leafOf(entry: Uint8Array, sha256: Sha256Latin1): string {
   return h;
 }
 
-let fastInstalled: Promise<void> | undefined;
-
-/** Install the fast backends (same bytes) once, where they load: Node with WebAssembly. Elsewhere stay pure. */
-export function installFastBackends(): Promise<void> {
-  fastInstalled ??= (async () => {
-    try {
-      const { hash } = await import('node:crypto');
-      if (typeof hash === 'function') nodeSha256Latin1 = (d) => hash('sha256', d, 'binary'); // 'binary' is latin1
-      if (getHashBackend().name !== 'fast') setHashBackend(await (await import('../log/hash-fast.js')).createFastBackend());
-      if (getEd25519Backend().name === 'pure') setEd25519Backend((await import('../sign/ed25519-native.js')).nativeEd25519);
-    } catch {
-      // not on Node, or no WebAssembly: the pure backends compute the same bytes
-    }
-  })();
-  return fastInstalled;
-}
-
-/** SHA-256 as a latin1 string: node:crypto's string digest when installed, else the backend's bytes. */
+/** SHA-256 as a latin1 string: the backend's string digest when it has one (node:crypto: no Buffer per call), else its bytes. */
 export function sha256Latin1For(): Sha256Latin1 {
   const backend = getHashBackend();
-  return nodeSha256Latin1 !== undefined && backend.name === 'fast' ? nodeSha256Latin1 : (d) => latin1Of(backend.sha256(d));
+  return backend.sha256Latin1 !== undefined ? (d) => backend.sha256Latin1!(d) : (d) => latin1Of(backend.sha256(d));
 }

@@ -1,7 +1,8 @@
 import { invalidArgument } from '../errors.js';
 import { parseCheckpoint, type Checkpoint } from '../log/checkpoint.js';
-import { genesisLink, leafHash, recordHash } from '../log/hash.js';
-import { toHex } from '../log/hex.js';
+import { genesis, nextLink } from '../log/chain.js';
+import { leafHash } from '../prim/hash.js';
+import { toHex } from '../prim/hex.js';
 import { CompactRange, equalBytes } from '../log/merkle.js';
 import type { VerifyFailureReason } from '../log/memory.js';
 import { parseCanonical } from '../record/canonical.js';
@@ -76,7 +77,7 @@ export function verifyLog(input: VerifyInput): VerifyReport {
   if (cp.origin !== origin) return fail(origin, 0, cp, { seq: null, time: null, reason: 'origin_mismatch', message: `checkpoint origin ${JSON.stringify(cp.origin)} is not ${JSON.stringify(origin)}` });
 
   const tree = new CompactRange();
-  let prev = toHex(genesisLink(origin));
+  let prev = toHex(genesis(origin));
   let seq = 0;
   for (const bytes of records) {
     if (seq >= cp.size) break;
@@ -95,7 +96,7 @@ export function verifyLog(input: VerifyInput): VerifyReport {
     if (rec['prev'] !== prev) return fail(origin, seq, cp, { seq, time, reason: 'chain_broken', message: `record ${seq}: prev does not match the hash of the record before it` });
     const bad = checkFields(rec);
     if (bad !== null) return fail(origin, seq, cp, { seq, time, reason: bad.reason, message: `record ${seq}: ${bad.message}` });
-    prev = toHex(recordHash(bytes));
+    prev = toHex(nextLink(bytes));
     tree.append(leafHash(bytes));
     seq++;
   }

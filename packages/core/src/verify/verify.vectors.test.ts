@@ -1,9 +1,9 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { formatCheckpoint, parseCheckpoint } from '../log/checkpoint.js';
-import { createFastBackend } from '../log/hash-fast.js';
-import { getHashBackend, leafHash, pureBackend, setHashBackend, type HashBackend } from '../log/hash.js';
-import { fromHex, toHex } from '../log/hex.js';
+import { createFastBackend } from '../prim/hash-fast.js';
+import { getHashBackend, leafHash, pureBackend, setHashBackend, type HashBackend } from '../prim/hash.js';
+import { fromHex, toHex } from '../prim/hex.js';
 import { leavesReader, rootOf } from '../log/merkle.js';
 import { nativeEd25519 } from '../sign/ed25519-native.js';
 import { getEd25519Backend, publicKeyFromSeed, pureEd25519, setEd25519Backend } from '../sign/ed25519.js';

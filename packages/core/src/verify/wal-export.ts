@@ -1,7 +1,7 @@
 import { invalidArgument } from '../errors.js';
 import { parseCheckpoint } from '../log/checkpoint.js';
-import { leafHashOfInput } from '../log/hash.js';
-import { fromHex } from '../log/hex.js';
+import { leafHashOfInput } from '../prim/hash.js';
+import { fromHex } from '../prim/hex.js';
 import { CompactRange, equalBytes } from '../log/merkle.js';
 import { parseHeader } from '../sinks/wal/segment.js';
 import { openNote, parseNote, parseVerifierKey } from '../sign/note.js';

@@ -3,8 +3,9 @@
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { formatCheckpoint } from '../../src/log/checkpoint.js';
-import { genesisLink, leafHash, recordHash } from '../../src/log/hash.js';
-import { toHex } from '../../src/log/hex.js';
+import { genesis as genesisLink, nextLink as recordHash } from '../../src/log/chain.js';
+import { leafHash } from '../../src/prim/hash.js';
+import { toHex } from '../../src/prim/hex.js';
 import { CompactRange } from '../../src/log/merkle.js';
 import { prepareEvent, prepareInternalEvent, recordBytes, RESERVED_ACTION_PREFIX, type AuditEvent } from '../../src/record/record.js';
 import { createRedactor } from '../../src/record/redact.js';

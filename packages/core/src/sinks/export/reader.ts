@@ -1,6 +1,6 @@
 import type { FileOps } from '../fs.js';
 import { parseCheckpoint, type Checkpoint } from '../../log/checkpoint.js';
-import { leafHash, nodeHash } from '../../log/hash.js';
+import { leafHash, nodeHash } from '../../prim/hash.js';
 import { decodeBundle, tileIndexPath, tilePath, TILE_HASH_BYTES, TILE_WIDTH } from '../../log/tiles.js';
 import { parseNote, type ParsedNote } from '../../sign/note.js';
 

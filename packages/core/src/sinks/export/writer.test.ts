@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isAuditError } from '../../errors.js';
-import { leafHash } from '../../log/hash.js';
+import { leafHash } from '../../prim/hash.js';
 import { decodeBundle, TILE_WIDTH } from '../../log/tiles.js';
 import { metricsFor } from '../../metrics.js';
 import { verifyExport } from '../../verify/export.js';

@@ -1,6 +1,6 @@
 import type { Counter, Histogram } from 'prom-client';
 import { AuditError, invalidArgument } from '../../errors.js';
-import { leafHash } from '../../log/hash.js';
+import { leafHash } from '../../prim/hash.js';
 import { encodeBundle, tilePath, TILE_WIDTH, type TileRef } from '../../log/tiles.js';
 import { DIR_MODE, nodeFileOps, writeFileAtomic, type FileOps } from '../fs.js';
 import { hashesAtLevel, join, joinHashes, parseCheckpointNote, perfectRoot, readBundleEntries, readOptional, tileHashesOrRecompute, type TileLevel } from './reader.js';

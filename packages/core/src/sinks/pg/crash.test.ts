@@ -9,7 +9,7 @@ import { describe, expect } from 'vitest';
 import { keystore, tempDir } from '../../../test/helpers.js';
 import { metricValue, sleep } from '../../../test/support/engine.js';
 import { freshDb, pgIt } from '../../../test/support/pg.js';
-import { createAudit } from '../../engine.js';
+import { createAudit } from '../../create-audit.js';
 import { verifyPg } from '../../verify/pg.js';
 
 const CHILD = fileURLToPath(new URL('../../../test/fixtures/pg-child.mjs', import.meta.url));

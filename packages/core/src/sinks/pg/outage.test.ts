@@ -7,7 +7,7 @@ import { afterAll, describe, expect } from 'vitest';
 import { keystore, tempDir } from '../../../test/helpers.js';
 import { metricValue, recordingLogger, sleep } from '../../../test/support/engine.js';
 import { freshDb, pgIt, privateServer, PG_URL, type PrivateServer } from '../../../test/support/pg.js';
-import { createAudit } from '../../engine.js';
+import { createAudit } from '../../create-audit.js';
 import { verifyPg } from '../../verify/pg.js';
 
 let server: PrivateServer | undefined;

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Counter } from 'prom-client';
 import { AuditError, type AuditErrorCode } from '../../errors.js';
 import { isSealed, parseCheckpoint } from '../../log/checkpoint.js';
-import { recordHash } from '../../log/hash.js';
+import { nextLink } from '../../log/chain.js';
 import type { AuditLogger } from '../../logger.js';
 import { parseNote } from '../../sign/note.js';
 import type { FileOps } from '../fs.js';
@@ -403,7 +403,7 @@ export class PgShipper {
     const n = records.length;
     const end = first + n;
     const cp = fromWal?.sealed ? fromWal : this.due(end, fromWal);
-    const hashes = records.map((r) => Buffer.from(recordHash(r)));
+    const hashes = records.map((r) => Buffer.from(nextLink(r)));
     if (n > 0 && cp === undefined && !this.checkPrev) {
       await this.shipFast(client, id, first, records, hashes);
       this.shipped = Math.max(this.shipped, end);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { keystore, tempDir } from '../../../test/helpers.js';
-import { createAudit } from '../../engine.js';
+import { createAudit } from '../../create-audit.js';
 import { verifyLog } from '../../verify/verify.js';
 
 const CHILD = fileURLToPath(new URL('../../../test/fixtures/wal-child.mjs', import.meta.url));

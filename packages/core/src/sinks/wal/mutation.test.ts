@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { keystore, tempDir } from '../../../test/helpers.js';
-import { createAudit } from '../../engine.js';
+import { createAudit } from '../../create-audit.js';
 import { parseCheckpoint } from '../../log/checkpoint.js';
 import { parseNote, parseVerifierKey } from '../../sign/note.js';
 import { FRAME_CHECKPOINT } from './frame.js';

@@ -1,8 +1,9 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { nodeFileOps, type FileOps } from '../fs.js';
 import { FRAME_CHECKPOINT, FRAME_HEADER, FRAME_RECORD, MAGIC, hasMagic, readFrame } from './frame.js';
 import { recordLinks } from './links.js';
-import { listSegments } from './segment.js';
+import { listSegments, parseHeader } from './segment.js';
 
 export interface WalEntry {
   readonly type: 'header' | 'record' | 'checkpoint';
@@ -38,5 +39,25 @@ export async function* readWal(dir: string, ops: FileOps = nodeFileOps, fromSeq 
       else if (f.type === FRAME_HEADER) yield { type: 'header', bytes, segment: seg.name, offset: off };
       off = f.next;
     }
+  }
+}
+
+/** The origin recorded in an existing WAL, read synchronously at construction (one small read). */
+export function peekWalOrigin(dir: string): string | undefined {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return undefined;
+  }
+  const first = listSegments(names)[0];
+  if (!first) return undefined;
+  try {
+    const buf = new Uint8Array(readFileSync(join(dir, first.name)).subarray(0, 4096));
+    if (!hasMagic(buf)) return undefined;
+    const f = readFrame(buf, MAGIC.length);
+    return f.ok && f.type === FRAME_HEADER ? parseHeader(f.payload)?.origin : undefined;
+  } catch {
+    return undefined;
   }
 }

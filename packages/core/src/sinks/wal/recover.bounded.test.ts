@@ -2,7 +2,7 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { keystore, tempDir } from '../../../test/helpers.js';
-import { createAudit } from '../../engine.js';
+import { createAudit } from '../../create-audit.js';
 import { isAuditError } from '../../errors.js';
 import { CompactRange, equalBytes } from '../../log/merkle.js';
 import { parseVerifierKey } from '../../sign/note.js';

@@ -1,8 +1,9 @@
 import { join } from 'node:path';
 import { AuditError } from '../../errors.js';
 import { parseCheckpoint } from '../../log/checkpoint.js';
-import { genesisLink, leafHashOfInput, recordHash } from '../../log/hash.js';
-import { fromHex, toHex } from '../../log/hex.js';
+import { genesis, nextLink } from '../../log/chain.js';
+import { leafHashOfInput } from '../../prim/hash.js';
+import { fromHex, toHex } from '../../prim/hex.js';
 import { CompactRange, equalBytes } from '../../log/merkle.js';
 import { keyIdHex, openNote, parseNote, type VerifierKey } from '../../sign/note.js';
 import type { FileOps } from '../fs.js';
@@ -122,7 +123,7 @@ function hashedRecord(payload: Uint8Array): Pending {
   input[0] = 0;
   input.set(payload, 1);
   const bytes = input.subarray(1);
-  return { bytes, hash: recordHash(bytes), leaf: leafHashOfInput(input) };
+  return { bytes, hash: nextLink(bytes), leaf: leafHashOfInput(input) };
 }
 
 export async function recoverWal(o: RecoverOptions): Promise<RecoveryResult> {
@@ -216,7 +217,7 @@ export async function recoverWal(o: RecoverOptions): Promise<RecoveryResult> {
       throw new AuditError('AUDIT_WAL_CORRUPT', `write-ahead log in ${o.dir} belongs to log "${header.origin}", not "${origin}" (AUDIT_ORIGIN); point AUDIT_WAL_DIR elsewhere or unset AUDIT_ORIGIN`, { segment: seg.name, reason: 'origin' });
     }
     if (pruned && header.state === undefined) throw corrupt('segment_gap', `the WAL starts at seq ${seg.firstSeq} without the state to continue from (segments before it are missing)`, { segment: seg.name, seq: 0 });
-    prevHex ??= toHex(genesisLink(origin));
+    prevHex ??= toHex(genesis(origin));
     if (header.state !== undefined) {
       const nodes = header.state.tree.map((t) => fromHex(t)!);
       if (si === start && seg.firstSeq > 0) {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Histogram } from 'prom-client';
 import { DIR_MODE, FILE_MODE, type FileHandleLike, type FileOps } from '../fs.js';
 import { FRAME_CHECKPOINT, FRAME_HEADER, FRAME_RECORD, FRAME_SYNC, MAGIC, SYNC_PAYLOAD_BYTES, frameSize, syncPayload, writeFrame } from './frame.js';
-import { toHex } from '../../log/hex.js';
+import { toHex } from '../../prim/hex.js';
 import { recordLinks } from './links.js';
 import { WAL_PROTOCOL, headerPayload, segmentName, type SegmentState, type WalProtocol } from './segment.js';
 

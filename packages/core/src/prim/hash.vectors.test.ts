@@ -9,15 +9,14 @@ import {
   contentDigest,
   createPureBackend,
   deriveKey,
-  genesisLink,
   getHashBackend,
   leafHash,
   nodeHash,
   pureBackend,
-  recordHash,
   setHashBackend,
   type HashBackend,
 } from './hash.js';
+import { genesis as genesisLink, nextLink as recordHash } from '../log/chain.js';
 import { toHex } from './hex.js';
 
 /**

@@ -29,6 +29,8 @@ export interface HashBackend {
   blake3Stream(): Blake3Stream;
   /** SHA-256 of `data` (the caller builds the RFC 6962 prefix into it). */
   sha256(data: Uint8Array): Uint8Array;
+  /** The same digest as a latin1 string (one char per byte), where the backend has it without a byte array (node:crypto). */
+  sha256Latin1?(data: Uint8Array): string;
 }
 
 /** BLAKE3 derive_key (32 bytes) for a context string and empty key material: how K_CHAIN and K_GENESIS were made. */
@@ -82,20 +84,6 @@ export function setHashBackend(next: HashBackend): void {
 
 export function getHashBackend(): HashBackend {
   return backend;
-}
-
-/** H(r) of format §3: BLAKE3-keyed(K_CHAIN, canonical record bytes). */
-export function recordHash(bytes: Uint8Array): Uint8Array {
-  assertBytes('bytes', bytes);
-  return backend.blake3Keyed('chain', bytes);
-}
-
-const utf8 = new TextEncoder();
-
-/** G(origin) of format §3: the link record 0 carries in `prev`. */
-export function genesisLink(origin: string): Uint8Array {
-  assertString('origin', origin);
-  return backend.blake3Keyed('genesis', utf8.encode(origin));
 }
 
 /** RFC 6962 leaf hash SHA-256(0x00 ‖ bytes); `bytes` are the record's canonical bytes. */

@@ -1,26 +1,25 @@
-import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AuditConfig } from './config.js';
-import { AuditError, type AuditErrorCode } from './errors.js';
-import { isSealed, parseCheckpoint } from './log/checkpoint.js';
-import type { AppendedBatch, BatchDurability } from './log/appender.js';
-import type { MemoryLog, SignedCheckpoint } from './log/memory.js';
-import type { AuditLogger } from './logger.js';
-import type { AuditMetrics } from './metrics.js';
-import { parseNote, type VerifierKey } from './sign/note.js';
-import { ExportWriter } from './sinks/export/writer.js';
-import { DIR_MODE, type FileOps } from './sinks/fs.js';
-import { parseCheckpointNote, readOptional } from './sinks/export/reader.js';
-import { PgShipper } from './sinks/pg/shipper.js';
-import { FRAME_HEADER, MAGIC, hasMagic, readFrame } from './sinks/wal/frame.js';
-import { readWal } from './sinks/wal/reader.js';
-import { recoverWal, type RecoveryResult } from './sinks/wal/recover.js';
-import { listSegments, parseHeader } from './sinks/wal/segment.js';
-import { WalWriter } from './sinks/wal/writer.js';
+import type { AuditConfig } from '../config.js';
+import { AuditError, type AuditErrorCode } from '../errors.js';
+import { isSealed } from '../log/checkpoint.js';
+import type { AppendedBatch, BatchDurability } from '../log/appender.js';
+import type { MemoryLog, SignedCheckpoint } from '../log/memory.js';
+import type { AuditLogger } from '../logger.js';
+import type { AuditMetrics } from '../metrics.js';
+import { ExportWriter } from './export/writer.js';
+import { DIR_MODE, type FileOps } from './fs.js';
+import { parseCheckpointNote, readOptional } from './export/reader.js';
+import { PgShipper } from './pg/shipper.js';
+import { readWal } from './wal/reader.js';
+import type { RecoveryResult } from './wal/recover.js';
+import { listSegments } from './wal/segment.js';
+import { WalWriter } from './wal/writer.js';
 
 /**
- * The Macronode sinks — WAL and export — as the engine wires them to the log. They consume what
- * the log hands them (batches of record bytes, signed checkpoints) and never reach back into it.
+ * The Macronode sinks — WAL, export, PostgreSQL shipper — as the engine wires them to the log. They
+ * consume what the log hands them (batches of record bytes, signed checkpoints) and never write
+ * into it: recovering the WAL into the log is the engine's start (engine.ts), which then opens the
+ * sinks on what it recovered.
  *
  * Faults: a WAL or export that fails (ENOSPC, EIO, EROFS, …) is dropped, the engine keeps chaining
  * and signing in memory ("amnesia"), and health/metrics/one log line say so. Records appended
@@ -41,26 +40,6 @@ export interface SinkFault {
 /** Where close() moves the segments of a sealed log (format §14): out of the way of the next log. */
 export const SEALED_WAL_SUBDIR = 'sealed';
 
-/** The origin recorded in an existing WAL, read synchronously at construction (one small read). */
-export function peekWalOrigin(dir: string): string | undefined {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return undefined;
-  }
-  const first = listSegments(names)[0];
-  if (!first) return undefined;
-  try {
-    const buf = new Uint8Array(readFileSync(join(dir, first.name)).subarray(0, 4096));
-    if (!hasMagic(buf)) return undefined;
-    const f = readFrame(buf, MAGIC.length);
-    return f.ok && f.type === FRAME_HEADER ? parseHeader(f.payload)?.origin : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 export class Sinks {
   private wal: WalWriter | undefined;
   private exporter: ExportWriter | undefined;
@@ -70,7 +49,6 @@ export class Sinks {
   private shipper: PgShipper | undefined;
   /** close() sealed the log: its WAL segments are moved aside after the writer closes. */
   private sealed = false;
-  recovery: RecoveryResult | undefined;
 
   constructor(
     private readonly config: AuditConfig,
@@ -88,49 +66,14 @@ export class Sinks {
     return this.config.walEnabled || this.config.exportEnabled;
   }
 
-  /** Recover the WAL into the log, open the writers, bring the export up to the log. */
-  async open(keys: readonly VerifierKey[]): Promise<void> {
+  /**
+   * Open the writers on the log as recovered (`recovered`: what WAL recovery found, with the WAL
+   * on), and bring the export up to the log.
+   */
+  async open(recovered: RecoveryResult | undefined): Promise<void> {
     if (this.config.walEnabled) {
-      const published = this.config.exportEnabled ? await this.peekExport() : undefined;
-      const rec = await recoverWal({
-        dir: this.config.walDir,
-        ops: this.ops,
-        origin: this.log.origin,
-        keys,
-        published: published?.origin === this.log.origin ? published : undefined,
-        onResume: (size, frontier, head) => this.log.resumeAt(size, frontier, head),
-        onRecord: (bytes, hash, leaf) => this.log.append(bytes, leaf, hash),
-        rootAt: (size) => this.log.rootAt(size),
-      });
-      this.recovery = rec;
-      if (published !== undefined && !published.sealed && rec.segments === 0) {
-        // Format §9.4: a wrong AUDIT_WAL_DIR, or a lost WAL, must not start a new log beside the old one's export.
-        throw new AuditError(
-          'AUDIT_ROLLBACK',
-          `the WAL directory ${this.config.walDir} is empty or missing, but the export in ${this.config.exportDir} holds log ${published.origin} at size ${published.size}: refusing to start a new log beside it (wrong AUDIT_WAL_DIR, or a lost WAL: restore it, see docs/runbook.md "Roll-back refused")`,
-          { published: published.size, recovered: 0, origin: published.origin },
-        );
-      }
-      if (rec.truncated) {
-        this.logger.warn(
-          { 'audit.wal_truncated': rec.truncated },
-          `audit wal: truncated a torn unsigned tail of ${rec.truncated.bytes} bytes (${rec.truncated.records} never-acknowledged records) at ${rec.truncated.segment}:${rec.truncated.offset}`,
-        );
-      }
-      if (rec.checkpoint && isSealed(parseCheckpoint(parseNote(rec.checkpoint.note).text))) {
-        // A sealed log is finished (format §14): move it aside and refuse to append to it. Its
-        // seal reached PostgreSQL before it was written here, so nothing of it is only local.
-        const moved = await this.archiveSealed();
-        throw new AuditError(
-          'AUDIT_LOG_SEALED',
-          `the WAL in ${this.config.walDir} holds log ${rec.origin ?? this.log.origin}, sealed at size ${rec.checkpoint.size} by a graceful shutdown whose clean-up did not finish; its segments were moved to ${moved} — restart to begin a new log`,
-          { size: rec.checkpoint.size, movedTo: moved },
-        );
-      }
-      if (rec.checkpoint) {
-        const cpText = rec.checkpoint;
-        this.log.setCheckpoint({ note: cpText.note, size: cpText.size, root: cpText.root, time: cpText.time ?? Date.now() });
-      }
+      if (recovered === undefined) throw new AuditError('AUDIT_WAL_FAILED', 'the WAL is enabled but was not recovered before the sinks opened');
+      const rec = recovered;
       this.wal = await WalWriter.open(
         {
           dir: this.config.walDir,
@@ -175,7 +118,7 @@ export class Sinks {
   }
 
   /** The export's published checkpoint, read without opening the writer (signatures are checked by the verifier, not here). */
-  private async peekExport(): Promise<{ origin: string; size: number; root: Uint8Array; sealed: boolean } | undefined> {
+  async peekExport(): Promise<{ origin: string; size: number; root: Uint8Array; sealed: boolean } | undefined> {
     const raw = await readOptional(this.ops, join(this.config.exportDir, 'checkpoint')).catch(() => null);
     if (raw === null) return undefined;
     try {
@@ -343,7 +286,7 @@ export class Sinks {
   }
 
   /** Move the WAL segments into <walDir>/sealed/<time>-<pid>/ (fsynced): the next start begins a new log. */
-  private async archiveSealed(): Promise<string> {
+  async archiveSealed(): Promise<string> {
     const dir = this.config.walDir;
     const target = join(dir, SEALED_WAL_SUBDIR, `${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}`);
     await this.ops.mkdir(target, DIR_MODE);

@@ -5,7 +5,7 @@ import { FORMAT_KEYS, type BackendKeys, type HashBackend } from './hash.js';
 /**
  * The fast hash backend: hash-wasm's WebAssembly BLAKE3 (~10x @noble/hashes on 512-byte records)
  * and node:crypto SHA-256. Creating it is async (the WebAssembly module compiles); after that every
- * call is synchronous. Only the engine imports this file, so the verifier subpath stays pure JS.
+ * call is synchronous. Only backends.ts imports this file, dynamically, so the verifier subpath stays pure JS.
  */
 export async function createFastBackend(keys: BackendKeys = FORMAT_KEYS): Promise<HashBackend> {
   const [chain, genesis, plain, streamHasher] = await Promise.all([createBLAKE3(256, keys.chain), createBLAKE3(256, keys.genesis), createBLAKE3(256), createBLAKE3(256)]);
@@ -53,6 +53,9 @@ export async function createFastBackend(keys: BackendKeys = FORMAT_KEYS): Promis
       // (one char per byte) turned back into bytes by Buffer.from comes from the 8 kB pool:
       // leaf + interior hash 3.1 → 1.5 µs here (bench/core-append, docs/performance.md).
       return Buffer.from(hash('sha256', data, 'binary'), 'latin1');
+    },
+    sha256Latin1(data) {
+      return hash('sha256', data, 'binary'); // 'binary' is latin1
     },
   };
 }
