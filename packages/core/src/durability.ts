@@ -284,10 +284,9 @@ export class Sinks {
     if (this.wal || !this.config.walEnabled) this.exporter?.offerCheckpoint({ note: cp.note, size: cp.size, time: cp.time });
   }
 
-  /** Hot reload of the export cadence (takes effect at the next offered checkpoint). */
+  /** Hot reload of the export cadence; applies to the checkpoint already waiting too. */
   setCadence(every: number, intervalMs: number): void {
-    const e = this.exporter as (ExportWriter & { setCadence?: (every: number, intervalMs: number) => void }) | undefined;
-    e?.setCadence?.(every, intervalMs);
+    this.exporter?.setCadence(every, intervalMs);
   }
 
   degraded(): SinkFault[] {
