@@ -135,7 +135,7 @@ export async function generatePqKey(dir: string, alias: string, now: Date = new 
   return createKeyFile(dir, path, alias, 'ml-dsa-44', seed, mldsaKeypair(seed).publicKey, now);
 }
 
-export async function loadPqSigner(dir: string, alias: string): Promise<Signer> {
+async function readPqKeyFile(dir: string, alias: string): Promise<{ seed: Uint8Array; info: KeyInfo }> {
   const path = pqPath(dir, alias);
   let text: string;
   let mode: number;
@@ -154,6 +154,30 @@ export async function loadPqSigner(dir: string, alias: string): Promise<Signer> 
   }
   const seed = typeof parsed['seed'] === 'string' ? fromBase64(parsed['seed']) : null;
   if (parsed['algorithm'] !== 'ml-dsa-44' || seed === null || seed.length !== 32) throw new AuditError('AUDIT_KEY_INVALID', `key file ${path} is not an ml-dsa-44 key`, { alias });
+  return { seed, info: { alias, publicKey: mldsaKeypair(seed).publicKey, created: typeof parsed['created'] === 'string' ? parsed['created'] : '' } };
+}
+
+export async function loadPqSigner(dir: string, alias: string): Promise<Signer> {
+  const { seed } = await readPqKeyFile(dir, alias);
   const { publicKey, secretKey } = mldsaKeypair(seed);
   return Object.freeze({ alias, publicKey, alg: 'ml-dsa-44' as const, sign: (m: Uint8Array) => mldsaSign(secretKey, m) });
+}
+
+/** The ML-DSA-44 companions in the keystore (`<alias>.mldsa44`), by alias; refused like loadPqSigner refuses them. */
+export async function listPqKeys(dir: string): Promise<KeyInfo[]> {
+  let names: string[];
+  try {
+    names = await fs.readdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const out: KeyInfo[] = [];
+  for (const name of names.sort()) {
+    if (!name.endsWith('.mldsa44')) continue;
+    const alias = name.slice(0, -'.mldsa44'.length);
+    if (!ALIAS_RE.test(alias)) continue;
+    out.push((await readPqKeyFile(dir, alias)).info);
+  }
+  return out;
 }
