@@ -248,6 +248,8 @@ hash tile present.
                             large and extend it (detects roll-back and forks)
   --wal-dir DIR             also check that the write-ahead log holds exactly the published records
   --json                    print the report as JSON
+  --pg URL                  verify a PostgreSQL audit database instead of an export directory
+                            (its own flags: ronctl audit verify --pg URL --help)
 ${KEY_HELP}
 
 Exit status: 0 everything verifies ("OK: …"); 1 verification failed ("FAIL: <reason>: …",
@@ -683,7 +685,7 @@ Exit status: 0 listed (also when empty); 1 a key file is unreadable or malformed
       return EXIT_OK;
     }
     if (rows.length === 0) {
-      (vkeysOnly ? ctx.err.bind(ctx) : ctx.out.bind(ctx))(`no keys in ${dir} (create one: ronctl kms keygen --key-alias NAME)`);
+      (vkeysOnly ? ctx.err.bind(ctx) : ctx.out.bind(ctx))(`no keys in ${dir} (create one: ronctl kms keygen --key-alias NAME --keystore-dir ${dir})`);
       return EXIT_OK;
     }
     for (const r of rows) {

@@ -28,6 +28,12 @@ function keyPath(dir: string, alias: string): string {
   return join(dir, `${alias}.key`);
 }
 
+/** The exact command that creates a missing key (a test runs it as printed). */
+function keygenCommand(dir: string, alias: string, pq: boolean): string {
+  const arg = (s: string) => (/^[A-Za-z0-9_./=:@-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`);
+  return `npx ronctl kms keygen${pq ? ' --pq' : ''} --key-alias ${alias} --keystore-dir ${arg(dir)}`;
+}
+
 function unavailable(alias: string, why: string): AuditError {
   return new AuditError('AUDIT_KEY_UNAVAILABLE', `signing key "${alias}" is unavailable: ${why}`, { alias });
 }
@@ -77,7 +83,7 @@ async function readKeyFile(dir: string, alias: string): Promise<{ seed: Uint8Arr
     text = await fs.readFile(path, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw unavailable(alias, code === 'ENOENT' ? `no key file ${path} (create one with: ronctl kms keygen --key-alias ${alias})` : `cannot read ${path} (${code ?? 'error'})`);
+    throw unavailable(alias, code === 'ENOENT' ? `no key file ${path} (create one with: ${keygenCommand(dir, alias, false)})` : `cannot read ${path} (${code ?? 'error'})`);
   }
   if ((stat.mode & 0o077) !== 0) throw unavailable(alias, `${path} is readable by group or others (mode ${(stat.mode & 0o777).toString(8)}); chmod 600 it`);
   let parsed: Record<string, unknown>;
@@ -143,7 +149,7 @@ async function readPqKeyFile(dir: string, alias: string): Promise<{ seed: Uint8A
     mode = (await fs.stat(path)).mode;
     text = await fs.readFile(path, 'utf8');
   } catch (err) {
-    throw unavailable(alias, `no ML-DSA-44 key file ${path} (create one with: ronctl kms keygen --pq --key-alias ${alias}) [${(err as NodeJS.ErrnoException).code ?? 'error'}]`);
+    throw unavailable(alias, `no ML-DSA-44 key file ${path} (create one with: ${keygenCommand(dir, alias, true)}) [${(err as NodeJS.ErrnoException).code ?? 'error'}]`);
   }
   if ((mode & 0o077) !== 0) throw unavailable(alias, `${path} is readable by group or others; chmod 600 it`);
   let parsed: Record<string, unknown>;

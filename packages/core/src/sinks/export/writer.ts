@@ -172,7 +172,7 @@ export class ExportWriter {
       throw exportFailed(`cannot continue the export in ${this.dir}: its checkpoint file is unreadable`, err, { dir: this.dir });
     }
     const cantContinue = (what: string): AuditError =>
-      new AuditError('AUDIT_EXPORT_FAILED', `cannot continue the export in ${this.dir} at size ${size}: ${what} (verify it with: ronctl audit verify --export-dir ${this.dir})`, {
+      new AuditError('AUDIT_EXPORT_FAILED', `cannot continue the export in ${this.dir} at size ${size}: ${what} (verify it with: ronctl audit verify --export-dir ${this.dir} --key <verifier key>)`, {
         dir: this.dir,
         size,
       });
