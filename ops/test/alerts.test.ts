@@ -1,20 +1,22 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { metricNames, registeredSeries } from './promql-names.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const rules = fileURLToPath(new URL('../prometheus/alerts.yml', import.meta.url));
 const tests = fileURLToPath(new URL('../prometheus/alerts.test.yml', import.meta.url));
 
+// Found or fetched by test/promtool-setup.ts (scripts/ensure-promtool.sh).
+const PROMTOOL = inject('promtool');
+
 function promtool(args: string[]) {
-  const r = spawnSync('promtool', args, { cwd: root, encoding: 'utf8', timeout: 50_000 });
-  if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') {
+  if (!PROMTOOL) {
     // Fail, do not skip: an alert file nobody tested is worse than a red build.
-    throw new Error('promtool is not installed: the alert rules cannot be tested. Install it (Debian: apt-get install prometheus; .ci/run does this) and run again.');
+    throw new Error(`promtool is not available, so the alert rules cannot be tested: ${inject('promtoolError')}`);
   }
-  return r;
+  return spawnSync(PROMTOOL, args, { cwd: root, encoding: 'utf8', timeout: 50_000 });
 }
 
 describe('ops/prometheus/alerts.yml', () => {

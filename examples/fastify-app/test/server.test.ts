@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -117,6 +117,42 @@ describe('examples/fastify-app', () => {
     const verify = spawnSync(process.execPath, [ronctl, 'audit', 'verify', '--export-dir', exportDir, ...keys.flatMap((k) => ['--key', k])], { encoding: 'utf8' });
     expect(verify.stdout).toContain('OK: 2 lanes, 30 records verified');
     expect(verify.status).toBe(0);
+  });
+
+  it('AUDIT_PQ_SIGN=true after `ronctl kms keygen --pq --key-alias k1`: the example starts, signs with both keys, and ronctl verifies its export', async () => {
+    const ronctl = join(root, '..', '..', 'packages', 'core', 'bin', 'ronctl.cjs');
+    const keystoreDir = join(dir, 'pq-keys');
+    const exportDir = join(dir, 'pq-export');
+    const keygen = spawnSync(process.execPath, [ronctl, 'kms', 'keygen', '--pq', '--key-alias', 'k1', '--keystore-dir', keystoreDir], { encoding: 'utf8' });
+    expect(keygen.status, keygen.stderr).toBe(0);
+    const app = start({
+      AUDIT_KEYSTORE_DIR: keystoreDir,
+      AUDIT_KEY_ID: 'k1',
+      AUDIT_PQ_SIGN: 'true',
+      AUDIT_ORIGIN: 'example.test/fastify-pq',
+      AUDIT_WAL_ENABLED: 'true',
+      AUDIT_WAL_DIR: join(dir, 'pq-wal'),
+      AUDIT_EXPORT_ENABLED: 'true',
+      AUDIT_EXPORT_DIR: exportDir,
+    });
+    try {
+      const base = await app.url;
+      expect((await fetch(`${base}/readyz`)).status).toBe(200);
+      for (let i = 0; i < 5; i++) expect((await fetch(`${base}/products`)).status).toBe(200);
+    } finally {
+      app.child.kill('SIGTERM');
+    }
+    expect(await app.exited).toBe(0);
+    const note = readFileSync(join(exportDir, 'checkpoint'), 'utf8');
+    expect(note.split('\n').filter((l) => l.startsWith('\u2014 '))).toHaveLength(2);
+    const list = spawnSync(process.execPath, [ronctl, 'kms', 'list', '--keystore-dir', keystoreDir, '--origin', 'example.test/fastify-pq', '--vkeys'], { encoding: 'utf8' });
+    const [vkey, pqVkey] = list.stdout.trim().split('\n');
+    expect(pqVkey).toBeDefined();
+    for (const key of [vkey!, pqVkey!]) {
+      const verify = spawnSync(process.execPath, [ronctl, 'audit', 'verify', '--export-dir', exportDir, '--key', key], { encoding: 'utf8' });
+      expect(verify.stdout, verify.stderr).toMatch(/^OK: \d+ records verified/);
+      expect(verify.status).toBe(0);
+    }
   });
 
   it('reuses an existing key instead of generating one', async () => {

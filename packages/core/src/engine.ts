@@ -7,7 +7,7 @@ import { Appender, type DurableAck } from './log/appender.js';
 import { toHex } from './prim/hex.js';
 import { MemoryLog, VerifyError, type SignedCheckpoint, type VerifiedRecord } from './log/memory.js';
 import { isSealed, parseCheckpoint, SEALED_EXTENSION } from './log/checkpoint.js';
-import { toAuditLogger, type AuditLogger } from './logger.js';
+import { sayNotReady, toAuditLogger, type AuditLogger } from './logger.js';
 import { metricsFor, type AuditMetrics, type DropReason } from './metrics.js';
 import { Admission } from './queue/admission.js';
 import { AdmissionFront, resolveCreateOptions } from './queue/front.js';
@@ -164,7 +164,7 @@ export class Engine extends AdmissionFront implements AuditEngine {
         this.fatal = { code, message: err instanceof Error ? err.message : String(err) };
         this.status = 'not_ready';
         this.reasons = [this.fatal];
-        this.logger.error({ 'audit.ready': 0, code }, `audit.ready=0 reason=${code}: ${this.fatal.message}`);
+        sayNotReady(this.logger, 'error', { 'audit.ready': 0, code }, `audit.ready=0 reason=${code}: ${this.fatal.message}`);
         throw err;
       }
       this.sinksOpen = true;
@@ -253,7 +253,7 @@ export class Engine extends AdmissionFront implements AuditEngine {
       if (this.status === 'closing' || this.status === 'closed') return;
       const code = err instanceof AuditError ? err.code : 'AUDIT_KEY_UNAVAILABLE';
       const message = err instanceof Error ? err.message : String(err);
-      if (this.status === 'starting') this.logger.warn({ 'audit.ready': 0, code }, `audit.ready=0 reason=${code}: ${message}`);
+      if (this.status === 'starting') sayNotReady(this.logger, 'warn', { 'audit.ready': 0, code }, `audit.ready=0 reason=${code}: ${message}`);
       this.status = 'not_ready';
       this.reasons = [{ code, message }];
       if (given === undefined && this.keyTimer === undefined) {

@@ -18,3 +18,13 @@ export function toAuditLogger(logger: unknown): AuditLogger {
   }
   return logger as AuditLogger;
 }
+
+/**
+ * Why the engine is not ready, said once at start where a person will see it: on the host's
+ * logger when one was given, else on stderr. A host without a logger (Fastify's is off by
+ * default, Express has none) would otherwise answer 503 to every request and print nothing.
+ */
+export function sayNotReady(logger: AuditLogger, level: 'warn' | 'error', obj: object, msg: string): void {
+  logger[level](obj, msg);
+  if (logger === silentLogger) process.stderr.write(`ron-audit: ${msg}\n`);
+}

@@ -63,11 +63,21 @@ function resolveActor(opts: ResolvedOptions, request: FastifyRequest, state: Req
   }
 }
 
+/**
+ * Fastify's logger is off by default, and then `fastify.log` is a no-op object without a level.
+ * The engine is then given no logger, so that why it is not ready goes to stderr (core's
+ * sayNotReady) instead of nowhere.
+ */
+function hasLogger(fastify: FastifyInstance): boolean {
+  const level = (fastify.log as { level?: unknown }).level;
+  return typeof level === 'string' && level !== 'silent';
+}
+
 const auditPlugin: FastifyPluginAsync<FastifyAuditOptions> = async (fastify: FastifyInstance, options: FastifyAuditOptions) => {
   const opts = resolveOptions(options);
   const owned = options.audit === undefined;
   const engine: AuditEngine =
-    options.audit ?? createAudit({ logger: fastify.log, ...options.engine, ...(options.registry === undefined ? {} : { registry: options.registry }) });
+    options.audit ?? createAudit({ ...(hasLogger(fastify) ? { logger: fastify.log } : {}), ...options.engine, ...(options.registry === undefined ? {} : { registry: options.registry }) });
   let closing = false;
 
   function health(): AuditHealth {

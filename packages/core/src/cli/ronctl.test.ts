@@ -284,6 +284,50 @@ describe('ronctl kms', () => {
     expect(empty.out).toMatch(/no keys/);
   });
 
+  it('keygen --pq creates the Ed25519 key and its ML-DSA-44 companion; list shows both; --pq on an existing key adds only the companion', async () => {
+    const r = await run(['kms', 'keygen', '--pq', '--key-alias', 'k1', '--keystore-dir', 'ks-pq', '--origin', ORIGIN]);
+    expect(r.code, r.err).toBe(0);
+    expect((await readdir(join(base, 'ks-pq'))).sort()).toEqual(['k1.key', 'k1.mldsa44']);
+    expect((await stat(join(base, 'ks-pq', 'k1.mldsa44'))).mode & 0o777).toBe(0o600);
+    expect(r.out).toMatch(/ML-DSA-44 verifier key: .+\+[0-9a-f]{8}\+/);
+    const list = await run(['kms', 'list', '--keystore-dir', 'ks-pq', '--origin', ORIGIN]);
+    const rows = list.out.trim().split('\n').map((l) => l.split('\t'));
+    expect(rows.map((c) => c[0])).toEqual(['k1', 'k1.mldsa44']);
+    expect(rows.every((c) => c.length === 4)).toBe(true);
+    const json = JSON.parse((await run(['kms', 'list', '--keystore-dir', 'ks-pq', '--json'])).out) as { keys: { alias: string; algorithm: string }[] };
+    expect(json.keys.map((k) => [k.alias, k.algorithm])).toEqual([['k1', 'ed25519'], ['k1', 'ml-dsa-44']]);
+    // The companion of a key already in use: the Ed25519 key is kept, byte for byte.
+    await keystoreWithSeed(join(base, 'ks-pq2'), 'live', 1);
+    const before = await readFile(join(base, 'ks-pq2', 'live.key'), 'utf8');
+    const add = await run(['kms', 'keygen', '--pq', '--key-alias', 'live', '--keystore-dir', 'ks-pq2']);
+    expect(add.code, add.err).toBe(0);
+    expect(add.out).toContain('kept the existing key live');
+    expect(await readFile(join(base, 'ks-pq2', 'live.key'), 'utf8')).toBe(before);
+    const again = await run(['kms', 'keygen', '--pq', '--key-alias', 'live', '--keystore-dir', 'ks-pq2']);
+    expect(again.code).toBe(1);
+    expect(again.err).toMatch(/ml-dsa-44 key "live" already exists/);
+  });
+
+  it('list --lanes N --vkeys prints the verifier key of the origin and of each lane, one per line; bad --lanes is a usage error', async () => {
+    await keystoreWithSeed(join(base, 'ks-lanes'), 'one', 1);
+    const r = await run(['kms', 'list', '--keystore-dir', 'ks-lanes', '--origin', ORIGIN, '--lanes', '3', '--vkeys']);
+    expect(r.code, r.err).toBe(0);
+    const lines = r.out.trim().split('\n');
+    expect(lines[0]).toBe(V1);
+    expect(lines.slice(1).map((l) => l.split('+')[0])).toEqual([0, 1, 2].map((i) => `${ORIGIN}/lane-${i}`));
+    const fromEnv = await run(['kms', 'list', '--keystore-dir', 'ks-lanes', '--origin', ORIGIN, '--vkeys'], { env: { AUDIT_WORKERS: '2' } });
+    expect(fromEnv.out.trim().split('\n')).toHaveLength(3);
+    for (const bad of ['-1', '65', 'two', '']) {
+      const b = await run(['kms', 'list', '--keystore-dir', 'ks-lanes', '--origin', ORIGIN, `--lanes=${bad}`]);
+      if (bad === '') continue; // an empty flag is "not given"
+      expect(b.code).toBe(2);
+      expect(b.err).toMatch(/--lanes/);
+    }
+    const noOrigin = await run(['kms', 'list', '--keystore-dir', 'ks-lanes', '--vkeys']);
+    expect(noOrigin.code).toBe(2);
+    expect(noOrigin.err).toMatch(/--vkeys needs the log's origin/);
+  });
+
   it('rotate creates the new key and prints the next steps of format §12', async () => {
     const r = await run(['kms', 'rotate', '--key-alias', 'aud-2027q1', '--keystore-dir', 'ks-rot', '--origin', ORIGIN], { env: { AUDIT_KEY_ID: 'aud-2026q4' } });
     expect(r.code, r.err).toBe(0);
@@ -291,6 +335,23 @@ describe('ronctl kms', () => {
     expect(r.out).toContain('ron-audit.key.announce');
     expect(r.out).toContain('ron-audit.key.retire');
     expect(await readdir(join(base, 'ks-rot'))).toEqual(['aud-2027q1.key']);
+  });
+});
+
+describe('ronctl in a pipeline', () => {
+  it('exits quietly with its own status when the reader goes away (ronctl audit range … | head -2)', async () => {
+    const bin = fileURLToPath(new URL('../../bin/ronctl.cjs', import.meta.url));
+    const range = `node ${JSON.stringify(bin)} audit range --from 0 --to 99999999999999 --export-dir ${JSON.stringify(exportDir)} --key ${JSON.stringify(V1)}`;
+    // More than a pipe buffer (64 KiB) of output, so the writes after head exits do fail with EPIPE.
+    expect(Number((await promisify(execFile)('bash', ['-c', `${range} 2>/dev/null | wc -c`], { encoding: 'utf8' })).stdout)).toBeGreaterThan(65_536);
+    const cmd = `set -o pipefail; ${range} | head -2`;
+    const r = await promisify(execFile)('bash', ['-c', cmd], { encoding: 'utf8' }).then(
+      (x) => ({ code: 0, ...x }),
+      (e: { code: number; stdout: string; stderr: string }) => e,
+    );
+    expect(r.stdout.trim().split('\n')).toHaveLength(2);
+    expect(r.stderr).not.toMatch(/EPIPE|Error|at /);
+    expect(r.code).toBe(0);
   });
 });
 

@@ -2,11 +2,11 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfigFile, type LoadedConfig } from '../config-file.js';
-import { CONFIG_KEYS, DEFAULT_KEYSTORE_DIR, redactUrlPassword, type AuditConfig } from '../config.js';
+import { CONFIG_KEYS, DEFAULT_KEYSTORE_DIR, MAX_WORKERS, redactUrlPassword, type AuditConfig } from '../config.js';
 import { AuditError, isAuditError } from '../errors.js';
 import { isValidOrigin } from '../log/checkpoint.js';
 import { toBase64 } from '../sign/base64.js';
-import { generateKey, listKeys } from '../sign/keystore.js';
+import { generateKey, generatePqKey, listKeys, listPqKeys } from '../sign/keystore.js';
 import { formatVerifierKey } from '../sign/note.js';
 import { parseCheckpointNote, readOptional } from '../sinks/export/reader.js';
 import { replayWalToExport } from '../sinks/export/replay.js';
@@ -36,6 +36,24 @@ export interface CliIo {
   readonly cwd: string;
   /** Show progress lines (default: whether stderr is a terminal). */
   readonly isTTY?: boolean;
+}
+
+/**
+ * The process's streams as CliIo, for bin/ronctl.cjs. A reader that goes away early
+ * (`ronctl audit range … | head -2`) makes the next write fail with EPIPE: from then on output
+ * is dropped quietly and the command still ends with its own exit status (a cut-off listing must
+ * not turn a failed verification into a success, nor print a stack trace).
+ */
+export function processIo(proc: NodeJS.Process): CliIo {
+  const quiet = (stream: NodeJS.WriteStream): CliIo['stdout'] => {
+    let gone = false;
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+      gone = true;
+    });
+    return { write: (s: string) => (gone ? true : stream.write(s)) };
+  };
+  return { stdout: quiet(proc.stdout), stderr: Object.assign(quiet(proc.stderr), { isTTY: proc.stderr.isTTY === true }), env: proc.env, cwd: proc.cwd() };
 }
 
 export const EXIT_OK = 0;
@@ -230,6 +248,8 @@ hash tile present.
                             large and extend it (detects roll-back and forks)
   --wal-dir DIR             also check that the write-ahead log holds exactly the published records
   --json                    print the report as JSON
+  --pg URL                  verify a PostgreSQL audit database instead of an export directory
+                            (its own flags: ronctl audit verify --pg URL --help)
 ${KEY_HELP}
 
 Exit status: 0 everything verifies ("OK: …"); 1 verification failed ("FAIL: <reason>: …",
@@ -268,9 +288,11 @@ naming the first bad seq range, record and time, values shown as JSON); 2 usage 
     let laneFailed = false;
     const reports: unknown[] = [];
     const entries: LaneEntry[] = [];
+    let untrustedLanes = 0;
     for (const lane of lanes) {
       const r = await verifyExportDir(values, ctx, join(dir, lane), walDir === undefined ? undefined : join(walDir, lane), `${lane}: `, json ? reports : undefined);
       laneFailed ||= r.code !== EXIT_OK;
+      if (r.report?.failure?.reason === 'key_untrusted') untrustedLanes++;
       records += r.verified;
       entries.push({ name: lane, origin: r.report?.origin ?? null, lane: r.report?.lane ?? null, time: r.report?.checkpointTime ?? null });
     }
@@ -288,6 +310,8 @@ naming the first bad seq range, record and time, values shown as JSON); 2 usage 
     } else {
       ctx.out(`set: lane-0 … lane-${set.count - 1} of ${set.base ?? '?'}, all present`);
     }
+    // The usual dead end: one verifier key given for a set of lanes, each of which is its own log.
+    if (untrustedLanes > 0 && set.base !== null) ctx.out(`hint: each lane is its own log ${set.base}/lane-<i> with its own verifier key (one signing key); print them all with: ronctl kms list --origin ${set.base} --lanes ${lanes.length} --vkeys > trust.vkeys — then pass --key-file trust.vkeys (docs/cli.md)`);
     const what = `${lanes.length} lane${lanes.length === 1 ? '' : 's'}${top ? ' and the top-level log' : ''}`;
     if (laneFailed || (top && failed && set.failure === null)) ctx.out(`FAIL: ${what}, at least one does not verify`);
     else if (set.failure !== null) ctx.out(`FAIL: ${what} verified, but not as one complete set of lanes`);
@@ -579,57 +603,118 @@ function aliasOf(values: Values): string {
 const kmsKeygen: Command = {
   group: 'kms',
   name: 'keygen',
-  summary: 'create a signing key in the local keystore',
-  help: `Usage: ronctl kms keygen --key-alias ALIAS [--keystore-dir DIR] [--origin O]
+  summary: 'create a signing key (Ed25519; --pq adds its ML-DSA-44 companion) in the local keystore',
+  help: `Usage: ronctl kms keygen --key-alias ALIAS [--pq] [--keystore-dir DIR] [--origin O]
 
 Creates <DIR>/<ALIAS>.key (mode 0600, directory 0700): a new Ed25519 key. Refuses to overwrite.
-With --origin, prints the verifier key auditors need (store it with them, not with the log).
+With --pq, also creates <DIR>/<ALIAS>.mldsa44, the ML-DSA-44 key that AUDIT_PQ_SIGN=true signs
+with next to the Ed25519 one (docs/format.md §6.1); an existing <ALIAS>.key is kept, so --pq
+adds the companion to a key in use. With --origin, prints the verifier keys auditors need
+(store them with them, not with the log).
 ${KEYSTORE_HELP}
 
-Exit status: 0 created; 1 the alias exists; 2 usage or I/O error.`,
-  options: { 'key-alias': { type: 'string' }, 'keystore-dir': { type: 'string' }, origin: { type: 'string' } },
+Exit status: 0 created; 1 the key (or, with --pq, its companion) exists; 2 usage or I/O error.`,
+  options: { 'key-alias': { type: 'string' }, pq: { type: 'boolean' }, 'keystore-dir': { type: 'string' }, origin: { type: 'string' } },
   async run(values, _pos, ctx) {
     const alias = aliasOf(values);
     const origin = originFor(values, ctx);
     const dir = keystoreDir(values, ctx);
-    const info = await generateKey(dir, alias);
-    ctx.out(`created key ${alias} in ${dir}`);
+    const pq = values['pq'] === true;
+    const existing = pq ? (await listKeys(dir)).find((k) => k.alias === alias) : undefined;
+    const info = existing ?? (await generateKey(dir, alias));
+    ctx.out(existing ? `kept the existing key ${alias} in ${dir}` : `created key ${alias} in ${dir}`);
     ctx.out(`  public key:   ${toBase64(info.publicKey)}`);
     if (origin !== undefined) ctx.out(`  verifier key: ${formatVerifierKey(origin, info.publicKey)}`);
-    else ctx.out('  (pass --origin or set AUDIT_ORIGIN to print the verifier key for your log)');
+    if (pq) {
+      const pqInfo = await generatePqKey(dir, alias);
+      ctx.out(`created ML-DSA-44 key ${alias}.mldsa44 in ${dir} (signs with ${alias} when AUDIT_PQ_SIGN=true)`);
+      if (origin !== undefined) ctx.out(`  ML-DSA-44 verifier key: ${formatVerifierKey(origin, pqInfo.publicKey, 'ml-dsa-44')}`);
+    }
+    if (origin === undefined) ctx.out('  (pass --origin or set AUDIT_ORIGIN to print the verifier key for your log)');
     return EXIT_OK;
   },
 };
+
+interface KeyRow {
+  alias: string;
+  algorithm: 'ed25519' | 'ml-dsa-44';
+  created: string;
+  publicKey: string;
+  verifierKey?: string;
+  /** With --lanes N: the verifier key of each lane's log, <origin>/lane-<i>. */
+  laneVerifierKeys?: string[];
+}
 
 const kmsList: Command = {
   group: 'kms',
   name: 'list',
-  summary: 'list the keystore: alias, created, public key, verifier key',
-  help: `Usage: ronctl kms list [--keystore-dir DIR] [--origin O] [--json]
+  summary: 'list the keystore: alias, created, public key, verifier key (per lane with --lanes)',
+  help: `Usage: ronctl kms list [--keystore-dir DIR] [--origin O] [--lanes N] [--vkeys] [--json]
 
-Lists every key of the keystore: alias, creation time, public key and, with --origin (or
-AUDIT_ORIGIN), its verifier key for that log — the trust root to hand to auditors.
+Lists every key of the keystore — the Ed25519 keys (<alias>.key) and their ML-DSA-44 companions
+(<alias>.mldsa44) — with creation time, public key and, with --origin (or AUDIT_ORIGIN), its
+verifier key for that log: the trust root to hand to auditors.
+
+  --lanes N   the log runs N worker lanes (AUDIT_WORKERS=N): each lane is its own log
+              <origin>/lane-<i>, signed by the same key, so each has its own verifier key; list
+              those too (default: AUDIT_WORKERS when it is above 0)
+  --vkeys     print only the verifier keys, one per line: the format of --key-file, e.g.
+              ronctl kms list --origin O --lanes 4 --vkeys > trust.vkeys
+              ronctl audit verify --export-dir DIR --key-file trust.vkeys
 ${KEYSTORE_HELP}
 
 Exit status: 0 listed (also when empty); 1 a key file is unreadable or malformed; 2 usage error.`,
-  options: { 'keystore-dir': { type: 'string' }, origin: { type: 'string' }, json: { type: 'boolean' } },
+  options: { 'keystore-dir': { type: 'string' }, origin: { type: 'string' }, lanes: { type: 'string' }, vkeys: { type: 'boolean' }, json: { type: 'boolean' } },
   async run(values, _pos, ctx) {
     const dir = keystoreDir(values, ctx);
     const origin = originFor(values, ctx);
-    const keys = await listKeys(dir);
-    const rows = keys.map((k) => ({ alias: k.alias, created: k.created, publicKey: toBase64(k.publicKey), ...(origin !== undefined ? { verifierKey: formatVerifierKey(origin, k.publicKey) } : {}) }));
+    const lanes = lanesFor(values, ctx);
+    const vkeysOnly = values['vkeys'] === true;
+    if ((vkeysOnly || lanes > 0) && origin === undefined) throw new UsageError(`--${vkeysOnly ? 'vkeys' : 'lanes'} needs the log's origin: pass --origin O or set AUDIT_ORIGIN`);
+    const row = (k: { alias: string; created: string; publicKey: Uint8Array }, algorithm: KeyRow['algorithm']): KeyRow => ({
+      alias: k.alias,
+      algorithm,
+      created: k.created,
+      publicKey: toBase64(k.publicKey),
+      ...(origin !== undefined ? { verifierKey: formatVerifierKey(origin, k.publicKey, algorithm) } : {}),
+      ...(origin !== undefined && lanes > 0 ? { laneVerifierKeys: Array.from({ length: lanes }, (_, i) => formatVerifierKey(laneOrigin(origin, i), k.publicKey, algorithm)) } : {}),
+    });
+    const rows = [...(await listKeys(dir)).map((k) => row(k, 'ed25519')), ...(await listPqKeys(dir)).map((k) => row(k, 'ml-dsa-44'))];
     if (values['json'] === true) {
-      ctx.out(JSON.stringify({ keystore: dir, origin: origin ?? null, keys: rows }));
+      ctx.out(JSON.stringify({ keystore: dir, origin: origin ?? null, ...(lanes > 0 ? { lanes } : {}), keys: rows }));
       return EXIT_OK;
     }
     if (rows.length === 0) {
-      ctx.out(`no keys in ${dir} (create one: ronctl kms keygen --key-alias NAME)`);
+      (vkeysOnly ? ctx.err.bind(ctx) : ctx.out.bind(ctx))(`no keys in ${dir} (create one: ronctl kms keygen --key-alias NAME --keystore-dir ${dir})`);
       return EXIT_OK;
     }
-    for (const r of rows) ctx.out(`${r.alias}\t${r.created}\t${r.publicKey}${r.verifierKey !== undefined ? `\t${r.verifierKey}` : ''}`);
+    for (const r of rows) {
+      if (vkeysOnly) {
+        ctx.out(r.verifierKey!);
+        for (const v of r.laneVerifierKeys ?? []) ctx.out(v);
+        continue;
+      }
+      const name = r.algorithm === 'ed25519' ? r.alias : `${r.alias}.mldsa44`;
+      ctx.out(`${name}\t${r.created}\t${r.publicKey}${r.verifierKey !== undefined ? `\t${r.verifierKey}` : ''}`);
+      (r.laneVerifierKeys ?? []).forEach((v, i) => ctx.out(`${name}\tlane-${i}\t\t${v}`));
+    }
     return EXIT_OK;
   },
 };
+
+/** The origin of lane i of a laned log (docs/scaling.md: `<origin>/lane-<i>`). */
+function laneOrigin(origin: string, i: number): string {
+  return `${origin}/lane-${i}`;
+}
+
+function lanesFor(values: Values, ctx: Context): number {
+  const flag = str(values, 'lanes');
+  const text = flag ?? ctx.io.env['AUDIT_WORKERS'];
+  if (text === undefined || text.length === 0) return 0;
+  const n = /^(0|[1-9][0-9]?)$/.test(text) ? Number(text) : Number.NaN;
+  if (!(n >= 0 && n <= MAX_WORKERS)) throw new UsageError(`${flag !== undefined ? '--lanes' : 'AUDIT_WORKERS'} ${JSON.stringify(text)}: expected a number of lanes from 0 to ${MAX_WORKERS}`);
+  return n;
+}
 
 const kmsRotate: Command = {
   group: 'kms',

@@ -393,6 +393,35 @@ describe('ronctl audit verify over lanes', () => {
     expect(bad.out.trim().split('\n').at(-1)).toBe('FAIL: 2 lanes, at least one does not verify');
   });
 
+  it('an auditor verifies a laned export with the lanes\' verifier keys from `kms list --lanes --vkeys`; one key for all lanes fails with a hint that names that command', async () => {
+    const root = tempDir();
+    const exportDir = join(root, 'export');
+    const { audit, keys } = await laned({ root, walEnabled: true, walDir: join(root, 'wal'), exportEnabled: true, exportDir });
+    await audit.ready();
+    for (let i = 0; i < 50; i++) audit.emit(event(i));
+    await audit.close();
+
+    // The dead end of issue 11: the verifier key of the log's origin, as kms list printed it before lanes.
+    const one = await cli(['kms', 'list', '--keystore-dir', keys.keystoreDir, '--origin', ORIGIN, '--vkeys', '--lanes', '0'], root);
+    expect(one.out.trim().split('\n')).toHaveLength(1);
+    const single = await cli(['audit', 'verify', '--export-dir', exportDir, '--key', one.out.trim()], root);
+    expect(single.code).toBe(1);
+    expect(single.out).toMatch(/^lane-0: FAIL: key_untrusted/m);
+    const hint = /^hint: .* print them all with: ronctl (.+?) > (\S+) — then pass --key-file (\S+)/m.exec(single.out);
+    expect(hint, single.out).not.toBeNull();
+
+    // Run the command the hint names, exactly (with the keystore the operator has).
+    const listed = await cli([...hint![1]!.split(' '), '--keystore-dir', keys.keystoreDir], root);
+    expect(listed.code).toBe(0);
+    const vkeys = listed.out.trim().split('\n');
+    expect(vkeys).toHaveLength(3); // the origin's own key, then lane-0 and lane-1
+    expect(vkeys[1]).toMatch(new RegExp(`^${ORIGIN.replace(/[./]/g, '\\$&')}/lane-0\\+`));
+    writeFileSync(join(root, hint![2]!), listed.out);
+    const ok = await cli(['audit', 'verify', '--export-dir', exportDir, '--key-file', hint![3]!], root);
+    expect(ok.code, ok.out).toBe(0);
+    expect(ok.out.trim().split('\n').at(-1)).toBe('OK: 2 lanes, 50 records verified');
+  });
+
   it('a laned Macronode admits nothing while its lanes recover their WALs (issue 13 item 8), then admits', async () => {
     const root = tempDir();
     const { audit } = await laned({ root, walEnabled: true, walDir: join(root, 'wal') });

@@ -31,5 +31,5 @@ export function orphanedLogs(config: AuditConfig): string[] {
 }
 
 export function orphanWarning(dirs: readonly string[], workers: number): string {
-  return `audit: ${dirs.length} log(s) will not be continued with AUDIT_WORKERS=${workers} (written with another AUDIT_WORKERS): ${dirs.join(', ')} — they are left as they are; verify them by directory (ronctl audit verify) and archive them`;
+  return `audit: ${dirs.length} log(s) will not be continued with AUDIT_WORKERS=${workers} (written with another AUDIT_WORKERS): ${dirs.join(', ')} — they are left as they are; verify each (ronctl audit verify --export-dir <dir> --key <verifier key>) and archive them`;
 }

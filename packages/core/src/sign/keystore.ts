@@ -28,6 +28,12 @@ function keyPath(dir: string, alias: string): string {
   return join(dir, `${alias}.key`);
 }
 
+/** The exact command that creates a missing key (a test runs it as printed). */
+function keygenCommand(dir: string, alias: string, pq: boolean): string {
+  const arg = (s: string) => (/^[A-Za-z0-9_./=:@-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`);
+  return `npx ronctl kms keygen${pq ? ' --pq' : ''} --key-alias ${alias} --keystore-dir ${arg(dir)}`;
+}
+
 function unavailable(alias: string, why: string): AuditError {
   return new AuditError('AUDIT_KEY_UNAVAILABLE', `signing key "${alias}" is unavailable: ${why}`, { alias });
 }
@@ -77,7 +83,7 @@ async function readKeyFile(dir: string, alias: string): Promise<{ seed: Uint8Arr
     text = await fs.readFile(path, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw unavailable(alias, code === 'ENOENT' ? `no key file ${path} (create one with: ronctl kms keygen --key-alias ${alias})` : `cannot read ${path} (${code ?? 'error'})`);
+    throw unavailable(alias, code === 'ENOENT' ? `no key file ${path} (create one with: ${keygenCommand(dir, alias, false)})` : `cannot read ${path} (${code ?? 'error'})`);
   }
   if ((stat.mode & 0o077) !== 0) throw unavailable(alias, `${path} is readable by group or others (mode ${(stat.mode & 0o777).toString(8)}); chmod 600 it`);
   let parsed: Record<string, unknown>;
@@ -135,7 +141,7 @@ export async function generatePqKey(dir: string, alias: string, now: Date = new 
   return createKeyFile(dir, path, alias, 'ml-dsa-44', seed, mldsaKeypair(seed).publicKey, now);
 }
 
-export async function loadPqSigner(dir: string, alias: string): Promise<Signer> {
+async function readPqKeyFile(dir: string, alias: string): Promise<{ seed: Uint8Array; info: KeyInfo }> {
   const path = pqPath(dir, alias);
   let text: string;
   let mode: number;
@@ -143,7 +149,7 @@ export async function loadPqSigner(dir: string, alias: string): Promise<Signer> 
     mode = (await fs.stat(path)).mode;
     text = await fs.readFile(path, 'utf8');
   } catch (err) {
-    throw unavailable(alias, `no ML-DSA-44 key file ${path} (create one with: ronctl kms keygen --pq --key-alias ${alias}) [${(err as NodeJS.ErrnoException).code ?? 'error'}]`);
+    throw unavailable(alias, `no ML-DSA-44 key file ${path} (create one with: ${keygenCommand(dir, alias, true)}) [${(err as NodeJS.ErrnoException).code ?? 'error'}]`);
   }
   if ((mode & 0o077) !== 0) throw unavailable(alias, `${path} is readable by group or others; chmod 600 it`);
   let parsed: Record<string, unknown>;
@@ -154,6 +160,30 @@ export async function loadPqSigner(dir: string, alias: string): Promise<Signer> 
   }
   const seed = typeof parsed['seed'] === 'string' ? fromBase64(parsed['seed']) : null;
   if (parsed['algorithm'] !== 'ml-dsa-44' || seed === null || seed.length !== 32) throw new AuditError('AUDIT_KEY_INVALID', `key file ${path} is not an ml-dsa-44 key`, { alias });
+  return { seed, info: { alias, publicKey: mldsaKeypair(seed).publicKey, created: typeof parsed['created'] === 'string' ? parsed['created'] : '' } };
+}
+
+export async function loadPqSigner(dir: string, alias: string): Promise<Signer> {
+  const { seed } = await readPqKeyFile(dir, alias);
   const { publicKey, secretKey } = mldsaKeypair(seed);
   return Object.freeze({ alias, publicKey, alg: 'ml-dsa-44' as const, sign: (m: Uint8Array) => mldsaSign(secretKey, m) });
+}
+
+/** The ML-DSA-44 companions in the keystore (`<alias>.mldsa44`), by alias; refused like loadPqSigner refuses them. */
+export async function listPqKeys(dir: string): Promise<KeyInfo[]> {
+  let names: string[];
+  try {
+    names = await fs.readdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const out: KeyInfo[] = [];
+  for (const name of names.sort()) {
+    if (!name.endsWith('.mldsa44')) continue;
+    const alias = name.slice(0, -'.mldsa44'.length);
+    if (!ALIAS_RE.test(alias)) continue;
+    out.push((await readPqKeyFile(dir, alias)).info);
+  }
+  return out;
 }

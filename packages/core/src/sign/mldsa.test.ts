@@ -1,9 +1,12 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { keystore, tempDir } from '../../test/helpers.js';
 import { createAudit } from '../create-audit.js';
 import { generatePqKey, loadPqSigner } from './keystore.js';
 import { ML_DSA_44_SIGNATURE_BYTES, mldsaKeypair, mldsaSign, mldsaVerify } from './mldsa.js';
 import { formatVerifierKey, openNote, parseNote, parseVerifierKey } from './note.js';
+import { verifyExport } from '../verify/export.js';
 
 describe('ML-DSA-44 checkpoint signatures (runbook §11)', () => {
   it('sign and verify with FIPS 204 ML-DSA-44, rejecting a flipped bit', () => {
@@ -43,6 +46,25 @@ describe('ML-DSA-44 checkpoint signatures (runbook §11)', () => {
     expect(() => openNote(lines.join('\n'), [ed, pqVkey])).toThrow(expect.objectContaining({ code: 'AUDIT_SIGNATURE_INVALID' }));
     expect((await audit.read()).length).toBe(1);
     await audit.close();
+  });
+
+  it('an export signed with both keys verifies under the ML-DSA-44 verifier key alone, and a flipped ML-DSA signature fails (regression: verifyExport checked every trusted key as Ed25519)', async () => {
+    const root = tempDir();
+    const keys = await keystore(root);
+    await generatePqKey(keys.keystoreDir, keys.keyId);
+    const exportDir = join(root, 'export');
+    const audit = createAudit({ ...keys, origin: 'test.local/pq-export', pqSign: true, walEnabled: true, walDir: join(root, 'wal'), exportEnabled: true, exportDir, env: {} });
+    await audit.ready();
+    for (let i = 0; i < 3; i++) audit.emit({ action: 'pq', outcome: 'success' });
+    await audit.close();
+    const pq = await loadPqSigner(keys.keystoreDir, keys.keyId);
+    const pqVkey = formatVerifierKey('test.local/pq-export', pq.publicKey, 'ml-dsa-44');
+    expect(await verifyExport({ dir: exportDir, keys: [pqVkey] })).toMatchObject({ ok: true, size: 3 });
+    const file = join(exportDir, 'checkpoint');
+    const note = readFileSync(file, 'utf8');
+    const b64 = note.split('\n').find((l) => l.startsWith('\u2014 ') && l.length > 1000)!.split(' ').at(-1)!;
+    writeFileSync(file, note.replace(b64, b64.slice(0, 40) + (b64[40] === 'A' ? 'B' : 'A') + b64.slice(41)));
+    expect((await verifyExport({ dir: exportDir, keys: [pqVkey] })).failure).toMatchObject({ reason: 'signature_invalid' });
   });
 
   it('is not ready when pqSign is on and the ML-DSA key is missing', async () => {

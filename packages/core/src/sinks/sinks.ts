@@ -238,10 +238,9 @@ export class Sinks {
     this.wal?.setCommitInterval(ms);
   }
 
-  /** Hot reload of the export cadence (takes effect at the next offered checkpoint). */
+  /** Hot reload of the export cadence; applies to the checkpoint already waiting too. */
   setCadence(every: number, intervalMs: number): void {
-    const e = this.exporter as (ExportWriter & { setCadence?: (every: number, intervalMs: number) => void }) | undefined;
-    e?.setCadence?.(every, intervalMs);
+    this.exporter?.setCadence(every, intervalMs);
   }
 
   degraded(): SinkFault[] {

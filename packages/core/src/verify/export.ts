@@ -5,6 +5,7 @@ import { equalBytes } from '../log/merkle.js';
 import type { VerifyFailureReason } from '../log/memory.js';
 import { decodeBundle, tilePath, TILE_HASH_BYTES, TILE_WIDTH } from '../log/tiles.js';
 import { verifyEd25519 } from '../sign/ed25519.js';
+import { mldsaVerify } from '../sign/mldsa.js';
 import { formatVerifierKey, openNote, parseVerifierKey, type VerifierKey } from '../sign/note.js';
 import type { FileOps } from '../sinks/fs.js';
 import { CanonicalScanner } from './canonical-scan.js';
@@ -272,7 +273,7 @@ async function scan(opts: ExportVerifyOptions, ops: FileOps, st: ScanState, onRe
   const signed = utf8.encode(cpn.parsed.text);
   for (const sig of cpn.parsed.signatures) {
     for (const k of st.trusted.values()) {
-      if (k.name === sig.name && k.keyId === sig.keyId && !verifyEd25519(k.publicKey, signed, sig.signature)) {
+      if (k.name === sig.name && k.keyId === sig.keyId && !(k.alg === 'ml-dsa-44' ? mldsaVerify : verifyEd25519)(k.publicKey, signed, sig.signature)) {
         throw found('signature_invalid', `checkpoint signature by ${vkeyOf(k)} does not verify`, whole);
       }
     }

@@ -253,7 +253,7 @@ export async function proveFromExport(opts: { dir: string; seq: number; keys: re
   const proof = inclusionProof(await new TileTreeReader(ops, dir, cp.size).reader(seq), seq, cp.size);
   const root = rootFromInclusionProof(seq, cp.size, leafHash(record), proof);
   if (!equalBytes(root, cp.root)) {
-    throw new AuditError('AUDIT_VERIFY_FAILED', `the inclusion proof of record ${seq} built from the export's tiles does not lead to the signed root: the export is damaged; run: ronctl audit verify --export-dir ${dir}`, {
+    throw new AuditError('AUDIT_VERIFY_FAILED', `the inclusion proof of record ${seq} built from the export's tiles does not lead to the signed root: the export is damaged; run: ronctl audit verify --export-dir ${dir} --key <verifier key>`, {
       seq,
     });
   }

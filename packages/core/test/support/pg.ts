@@ -63,7 +63,8 @@ export interface PrivateServer {
 
 /** A server of its own, for a test that stops and starts the database under a running engine. */
 export async function privateServer(): Promise<PrivateServer> {
-  const { stdout } = await run('bash', [PG_SCRIPT, 'start'], { encoding: 'utf8' });
+  // The watcher stops the server if this worker dies before the test's stop().
+  const { stdout } = await run('bash', [PG_SCRIPT, 'start'], { encoding: 'utf8', env: { ...process.env, RON_AUDIT_PG_WATCH_PID: String(process.pid) } });
   const url = /^RON_AUDIT_PG_URL=(.+)$/m.exec(stdout)?.[1];
   const dir = /^RON_AUDIT_PG_DIR=(.+)$/m.exec(stdout)?.[1];
   if (!url || !dir) throw new Error(`pg-test-server.sh start printed no URL: ${stdout}`);

@@ -179,6 +179,25 @@ describe('ExportWriter cadence', () => {
     expect((await verifyExport({ dir, keys: KEYS })).ok).toBe(true);
   });
 
+  it('setCadence() applies to the records already waiting (hot reload), and refuses a bad value', async () => {
+    const dir = join(await tempDir(), 'export');
+    const w = await ExportWriter.open({ dir, every: 1_000_000, intervalMs: 3_600_000 });
+    w.addRecords(0, records.slice(0, 30));
+    offer(w, 30);
+    await sleep(30);
+    expect(w.publishedSize).toBe(0);
+    w.setCadence(30, 3_600_000);
+    await until(() => w.publishedSize === 30);
+    w.addRecords(30, records.slice(30, 40));
+    offer(w, 40);
+    w.setCadence(1_000_000, 50);
+    await until(() => w.publishedSize === 40);
+    for (const [every, intervalMs] of [[0, 100], [1, Number.NaN], [1.5, 100], [1, -1]] as const) {
+      expect(() => w.setCadence(every, intervalMs)).toThrow(expect.objectContaining({ code: 'AUDIT_INVALID_ARGUMENT' }));
+    }
+    await w.close();
+  });
+
   it('flush() publishes a same-size checkpoint with a new note (e.g. cross-signed), the cadence does not', async () => {
     const dir = join(await tempDir(), 'export');
     const w = await ExportWriter.open({ dir, every: 1_000_000, intervalMs: 3_600_000 });

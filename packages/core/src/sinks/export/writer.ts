@@ -78,8 +78,8 @@ export class ExportWriter {
   onError?: (err: unknown) => void;
 
   private readonly dir: string;
-  private readonly every: number;
-  private readonly intervalMs: number;
+  private every: number;
+  private intervalMs: number;
   private readonly ops: FileOps;
   private readonly metrics: ExportWriterOptions['metrics'];
   private readonly now: () => number;
@@ -172,7 +172,7 @@ export class ExportWriter {
       throw exportFailed(`cannot continue the export in ${this.dir}: its checkpoint file is unreadable`, err, { dir: this.dir });
     }
     const cantContinue = (what: string): AuditError =>
-      new AuditError('AUDIT_EXPORT_FAILED', `cannot continue the export in ${this.dir} at size ${size}: ${what} (verify it with: ronctl audit verify --export-dir ${this.dir})`, {
+      new AuditError('AUDIT_EXPORT_FAILED', `cannot continue the export in ${this.dir} at size ${size}: ${what} (verify it with: ronctl audit verify --export-dir ${this.dir} --key <verifier key>)`, {
         dir: this.dir,
         size,
       });
@@ -242,6 +242,22 @@ export class ExportWriter {
     }
     while (this.running !== undefined) await this.running;
     if (this.failure !== undefined) throw this.failure;
+  }
+
+  /**
+   * Hot reload of the cadence (checkpointEvery, checkpointIntervalMs). It applies to what is
+   * already waiting: a checkpoint now due under the new cadence is published at once, and the
+   * interval timer is re-armed from the last publication with the new length.
+   */
+  setCadence(every: number, intervalMs: number): void {
+    assertPositiveInt('every', every);
+    assertPositiveInt('intervalMs', intervalMs);
+    this.every = every;
+    this.intervalMs = intervalMs;
+    if (this.closed || this.running !== undefined) return;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.schedule();
   }
 
   /** Flush and stop the timer. A publication failure was already reported through onError; close() does not throw it again. */

@@ -59,8 +59,8 @@ export async function connectPg(url: string, o: ConnectOptions = {}): Promise<Pg
 
 /** SQLSTATEs that mean "our schema is not there or we may not use it": the operator must migrate or grant. */
 const SCHEMA_STATES: Record<string, string> = {
-  '42P01': 'a table is missing: run `ronctl pg migrate` with an owner role first',
-  '3F000': 'the schema is missing: run `ronctl pg migrate` with an owner role first',
+  '42P01': 'a table is missing: run `ronctl pg migrate --url <owner URL> --schema <schema>` first',
+  '3F000': 'the schema is missing: run `ronctl pg migrate --url <owner URL> --schema <schema>` first',
   '42501': 'permission denied: connect as the writer role the migration granted (docs/scaling.md)',
   '28P01': 'password authentication failed',
   '28000': 'the role may not connect',
