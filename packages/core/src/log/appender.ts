@@ -28,6 +28,8 @@ export interface AppendedBatch {
    * there is no signer or signing failed), for the WAL to write in the same commit (format §9.1).
    */
   readonly checkpoint?: Promise<string | undefined>;
+  /** The RFC 6962 leaf hash of each record, as the appender computed it for the tree (the export reuses them). */
+  readonly leaves?: readonly Uint8Array[];
 }
 
 /** What became of a batch before signing: fsynced by the WAL, kept in memory only, or the WAL failed. */
@@ -231,6 +233,7 @@ export class Appender {
   private buildBatch(n: number): void {
     const firstSeq = this.log.size;
     const records: Uint8Array[] = new Array(n);
+    const leaves: Uint8Array[] = new Array(n);
     let bytesTotal = 0;
     let waiting: { ack: DurableAck; id: string; seq: number }[] | undefined;
     for (let i = 0; i < n; i++) {
@@ -249,7 +252,9 @@ export class Appender {
       const input = recordLeafInput(p, firstSeq + i, this.prev);
       const bytes = input.subarray(1);
       const h = nextLink(bytes);
-      this.log.append(bytes, leafHashOfInput(input), h);
+      const leaf = leafHashOfInput(input);
+      this.log.append(bytes, leaf, h);
+      leaves[i] = leaf;
       this.prev = h;
       records[i] = bytes;
       bytesTotal += bytes.length;
@@ -264,7 +269,7 @@ export class Appender {
     const end = { size: this.log.size, root: this.log.root() };
     const presigned = this.signBeforeDurable && this.signers.length > 0 ? this.presign(end) : undefined;
     const checkpoint = presigned?.then((cp) => cp?.note);
-    const durability = this.hooks.beforeSign ? this.hooks.beforeSign(checkpoint ? { firstSeq, records, checkpoint } : { firstSeq, records }) : ('memory' as const);
+    const durability = this.hooks.beforeSign ? this.hooks.beforeSign(checkpoint ? { firstSeq, records, leaves, checkpoint } : { firstSeq, records, leaves }) : ('memory' as const);
     this.chain(durability, waiting, end, n, presigned);
   }
 

@@ -212,7 +212,7 @@ export class Sinks {
     // export ahead of the WAL would make the restart after the fault a roll-back (AUDIT_ROLLBACK).
     if (this.exporter && durability !== 'failed') {
       try {
-        this.exporter.addRecords(batch.firstSeq, batch.records);
+        this.exporter.addRecords(batch.firstSeq, batch.records, batch.leaves);
       } catch (err) {
         this.fail('export', err);
       }

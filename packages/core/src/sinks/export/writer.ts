@@ -93,6 +93,8 @@ export class ExportWriter {
   private levelBase: number[] = [];
   /** Leaves whose hashes are in `levels`. */
   private hashed = 0;
+  /** Leaf hashes handed over with records [hashed, …) (undefined: hash the bytes), or empty. */
+  private leaves: (Uint8Array | undefined)[] = [];
 
   private pubSize = 0;
   private pubNote: string | undefined;
@@ -206,17 +208,30 @@ export class ExportWriter {
    * Hand over records in log order. `firstSeq` must be exactly the next expected seq. The arrays
    * are kept by reference until published: the caller must not modify them.
    */
-  addRecords(firstSeq: number, records: readonly Uint8Array[]): void {
+  addRecords(firstSeq: number, records: readonly Uint8Array[], leaves?: readonly Uint8Array[]): void {
     if (!Array.isArray(records)) throw invalidArgument('records', 'an array of Uint8Array', records);
     if (firstSeq !== this.nextSeq) throw invalidArgument('firstSeq', `the next expected seq ${this.nextSeq}`, firstSeq);
     for (let i = 0; i < records.length; i++) {
       const r = records[i];
       if (!(r instanceof Uint8Array) || r.length > 0xffff) throw invalidArgument(`records[${i}]`, 'Uint8Array of at most 65535 bytes', r);
     }
+    if (leaves !== undefined) {
+      if (!Array.isArray(leaves) || leaves.length !== records.length) throw invalidArgument('leaves', `an array of ${records.length} leaf hashes (one per record)`, leaves);
+      for (let i = 0; i < leaves.length; i++) {
+        const h = leaves[i];
+        if (!(h instanceof Uint8Array) || h.length !== 32) throw invalidArgument(`leaves[${i}]`, 'a 32-byte RFC 6962 leaf hash', h);
+      }
+    }
     this.nextSeq += records.length;
     // After a failure the sink is off: nothing more is buffered (the engine runs degraded).
     if (this.failure !== undefined || this.closed) return;
     for (const r of records) this.entries.push(r);
+    // The appender already hashed each leaf for its tree: publication reuses those hashes instead
+    // of hashing every record a second time. Without them (tests, replay) it hashes the bytes.
+    if (leaves !== undefined || this.leaves.length > 0) {
+      while (this.leaves.length < this.nextSeq - records.length - this.hashed) this.leaves.push(undefined);
+      for (let i = 0; i < records.length; i++) this.leaves.push(leaves?.[i]);
+    }
   }
 
   /** Offer a signed checkpoint; it is published according to the cadence. Never blocks or throws for I/O. */
@@ -331,6 +346,7 @@ export class ExportWriter {
     this.timer = undefined;
     this.entries = [];
     this.levels = [];
+    this.leaves = [];
     try {
       this.onError?.(err);
     } catch {
@@ -356,7 +372,8 @@ export class ExportWriter {
     if (grows) {
       while (this.hashed < size) {
         const end = Math.min(size, this.hashed + HASH_CHUNK);
-        for (let seq = this.hashed; seq < end; seq++) this.pushHash(0, leafHash(this.entries[seq - this.entryBase]!));
+        for (let seq = this.hashed; seq < end; seq++) this.pushHash(0, this.leaves[seq - this.hashed] ?? leafHash(this.entries[seq - this.entryBase]!));
+        if (this.leaves.length > 0) this.leaves.splice(0, end - this.hashed);
         this.hashed = end;
         if (end < size) await yieldTick();
       }
