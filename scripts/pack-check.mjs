@@ -52,3 +52,28 @@ export async function packAndCheck(pkgDir) {
     await rm(out, { recursive: true, force: true });
   }
 }
+
+/** What every package's packaging test demands of its tarball, as one value to compare with CLEAN_TARBALL. */
+export const CLEAN_TARBALL = Object.freeze({ missing: [], testFiles: [], licenseDiffers: false, publint: [], attw: [], attwExit: 0 });
+
+/**
+ * packAndCheck, then the rules the packaging tests hold every package to: the tarball carries
+ * `mustHave` (plus package.json, README.md, LICENSE) and no tests or test-support, its LICENSE is
+ * the repository's, publint reports no error or warning (suggestions such as "sideEffects" are
+ * advice, not defects), and @arethetypeswrong finds nothing.
+ * @param {string} pkgDir
+ * @param {string[]} mustHave
+ */
+export async function tarballProblems(pkgDir, mustHave) {
+  const { readFile } = await import('node:fs/promises');
+  const r = await packAndCheck(pkgDir);
+  const root = join(pkgDir, '..', '..');
+  return {
+    missing: ['package.json', 'README.md', 'LICENSE', ...mustHave].filter((f) => !r.files.includes(f)),
+    testFiles: r.files.filter((f) => /\.test\.|test-support|(^|\/)test\//.test(f)),
+    licenseDiffers: (await readFile(join(pkgDir, 'LICENSE'), 'utf8')) !== (await readFile(join(root, 'LICENSE'), 'utf8')),
+    publint: r.publint.filter((m) => m.type !== 'suggestion'),
+    attw: r.attw,
+    attwExit: r.attwExit,
+  };
+}

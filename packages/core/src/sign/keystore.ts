@@ -110,6 +110,11 @@ export async function loadSigner(dir: string, alias: string): Promise<Signer> {
 }
 
 export async function listKeys(dir: string): Promise<KeyInfo[]> {
+  return listByExtension(dir, '.key', async (alias) => (await readKeyFile(dir, alias)).info);
+}
+
+/** The keystore files `<alias><ext>` with a valid alias, by alias, each read (and refused) by `read`. */
+async function listByExtension(dir: string, ext: string, read: (alias: string) => Promise<KeyInfo>): Promise<KeyInfo[]> {
   let names: string[];
   try {
     names = await fs.readdir(dir);
@@ -119,10 +124,10 @@ export async function listKeys(dir: string): Promise<KeyInfo[]> {
   }
   const out: KeyInfo[] = [];
   for (const name of names.sort()) {
-    if (!name.endsWith('.key')) continue;
-    const alias = name.slice(0, -4);
+    if (!name.endsWith(ext)) continue;
+    const alias = name.slice(0, -ext.length);
     if (!ALIAS_RE.test(alias)) continue;
-    out.push((await readKeyFile(dir, alias)).info);
+    out.push(await read(alias));
   }
   return out;
 }
@@ -171,19 +176,5 @@ export async function loadPqSigner(dir: string, alias: string): Promise<Signer> 
 
 /** The ML-DSA-44 companions in the keystore (`<alias>.mldsa44`), by alias; refused like loadPqSigner refuses them. */
 export async function listPqKeys(dir: string): Promise<KeyInfo[]> {
-  let names: string[];
-  try {
-    names = await fs.readdir(dir);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
-  const out: KeyInfo[] = [];
-  for (const name of names.sort()) {
-    if (!name.endsWith('.mldsa44')) continue;
-    const alias = name.slice(0, -'.mldsa44'.length);
-    if (!ALIAS_RE.test(alias)) continue;
-    out.push((await readPqKeyFile(dir, alias)).info);
-  }
-  return out;
+  return listByExtension(dir, '.mldsa44', async (alias) => (await readPqKeyFile(dir, alias)).info);
 }
