@@ -9,7 +9,7 @@ import { AuditError, invalidArgument } from '../errors.js';
 import type { AuditHealth, AuditStatus, HealthReason, LaneHealth } from '../health.js';
 import type { DurableAck } from '../log/appender.js';
 import type { SignedCheckpoint, VerifiedRecord } from '../log/memory.js';
-import { toAuditLogger, type AuditLogger } from '../logger.js';
+import { sayNotReady, toAuditLogger, type AuditLogger } from '../logger.js';
 import { metricsFor, type AuditMetrics, type DropReason } from '../metrics.js';
 import { Admission } from '../queue/admission.js';
 import { AdmissionFront, resolveCreateOptions } from '../queue/front.js';
@@ -168,6 +168,10 @@ export class LanedEngine extends AdmissionFront implements AuditEngine {
     this.recompute();
     if (failed.length > 0) {
       const first = failed[0]!;
+      const code = first.err instanceof AuditError ? first.err.code : 'AUDIT_WORKER_FAILED';
+      // Once, at start, where the operator looks (the host logger, else stderr), with the fix the
+      // lane's error names: a lane thread has no logger of the host's.
+      sayNotReady(this.logger, 'error', { 'audit.ready': 0, code, 'audit.lane': first.i }, `audit.ready=0 reason=${code}: lane ${first.i}: ${first.err.message}`);
       throw first.err instanceof AuditError ? new AuditError(first.err.code, `lane ${first.i}: ${first.err.message}`, first.err.details) : first.err;
     }
     const lane0 = this.lanesInternal[0]!.status?.health;
