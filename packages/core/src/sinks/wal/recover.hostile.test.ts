@@ -42,6 +42,16 @@ function forgeInFrame(buf: Buffer, f: { offset: number; end: number }, from: str
   buf.writeUInt32BE(frameCrc(buf[f.offset + 4]!, payload) >>> 0, f.end - 4);
 }
 
+/** Change "alice" to "mallo" in the first segment's last record frame and recompute its CRC, in place; returns the segment's path. */
+function forgeLastRecord(walDir: string): string {
+  const seg = join(walDir, segments(walDir)[0]!);
+  const buf = readFileSync(seg);
+  const last = frames(buf).filter((f) => f.type === FRAME_RECORD).at(-1)!;
+  forgeInFrame(buf, last, '"alice"', '"mallo"');
+  writeFileSync(seg, buf);
+  return seg;
+}
+
 const sha = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
 
 /** A fresh, ready Macronode log under a temporary root (more options from `extra`). */
@@ -101,11 +111,7 @@ describe('hostile disks (issue items 1–3, 8)', () => {
     const { opts, first } = await openLog('test.local/forge');
     await durableRecords(first, 0, 20);
     await first.close();
-    const seg = join(opts.walDir!, segments(opts.walDir!)[0]!);
-    const buf = readFileSync(seg);
-    const last = frames(buf).filter((f) => f.type === FRAME_RECORD).at(-1)!;
-    forgeInFrame(buf, last, '"alice"', '"mallo"');
-    writeFileSync(seg, buf);
+    const seg = forgeLastRecord(opts.walDir!);
     const digest = sha(seg);
 
     const { err, audit } = await refusal(opts);
@@ -171,11 +177,7 @@ describe('hostile disks (issue items 1–3, 8)', () => {
     await durableRecords(first, 10, 5);
     const vkey = first.verifierKey();
     await first.close();
-    const seg = join(opts.walDir!, segments(opts.walDir!)[0]!);
-    const buf = readFileSync(seg);
-    const last = frames(buf).filter((f) => f.type === FRAME_RECORD).at(-1)!;
-    forgeInFrame(buf, last, '"alice"', '"mallo"');
-    writeFileSync(seg, buf);
+    forgeLastRecord(opts.walDir!);
     let out = '';
     const io: CliIo = { stdout: { write: (t: string) => (out += t) }, stderr: { write: () => true }, env: {}, cwd: root };
     const code = await main(['audit', 'verify', '--export-dir', 'export-old', '--wal-dir', 'wal', '--key', vkey], io);
