@@ -1,7 +1,7 @@
 import { AuditError, ERROR_CODES, type AuditErrorCode } from '../errors.js';
 import type { AuditHealth } from '../health.js';
 import type { AuditOptions } from '../config.js';
-import type { PreparedEvent } from '../record/record.js';
+import { PreparedEvent } from '../record/record.js';
 
 /**
  * The messages between a laned engine (main thread, lanes/laned.ts) and its lane workers
@@ -20,7 +20,11 @@ export interface LaneInit {
   readonly options: LaneOptions;
 }
 
-/** A flat batch: per record PLAIN, ack token (-1: none), id, time, head, mid, tail, partsBytes; OVERSIZE adds the full record's six. */
+/**
+ * A flat batch: per record PLAIN, ack token (-1: none), id, time, parts, headBytes, midBytes;
+ * OVERSIZE adds the full record's five. `parts` travels as a copy with a buffer of its own: a view
+ * on a pooled buffer would have structured clone copy the whole pool slab.
+ */
 export const PLAIN = 0;
 export const OVERSIZE = 1;
 export const NO_ACK = -1;
@@ -34,23 +38,28 @@ export const NO_ACK = -1;
 export const OVERSIZE_MARKER = 'ron-audit-lane-pending-annotation';
 const MEMBER = `"ron-audit.oversize":"${OVERSIZE_MARKER}"`;
 
+function own(parts: Uint8Array): Uint8Array {
+  return parts.byteOffset === 0 && parts.byteLength === parts.buffer.byteLength ? parts : new Uint8Array(parts);
+}
+
 export function pushPrepared(out: unknown[], p: PreparedEvent, ack: number): void {
-  out.push(PLAIN, ack, p.id, p.time, p.head, p.mid, p.tail, p.partsBytes);
+  out.push(PLAIN, ack, p.id, p.time, own(p.parts), p.headBytes, p.midBytes);
 }
 
 export function pushOversized(out: unknown[], reduced: PreparedEvent, full: PreparedEvent, ack: number): void {
-  out.push(OVERSIZE, ack, reduced.id, reduced.time, reduced.head, reduced.mid, reduced.tail, reduced.partsBytes, full.id, full.time, full.head, full.mid, full.tail, full.partsBytes);
+  out.push(OVERSIZE, ack, reduced.id, reduced.time, own(reduced.parts), reduced.headBytes, reduced.midBytes, full.id, full.time, own(full.parts), full.headBytes, full.midBytes);
 }
 
 /** Substitute the marker of a reduced record prepared by the main thread. */
 export function completeReduced(reduced: PreparedEvent, annotation: string): PreparedEvent {
   const member = `"ron-audit.oversize":"${annotation}"`;
-  const delta = Buffer.byteLength(annotation) - OVERSIZE_MARKER.length;
+  const parts = { head: reduced.head, mid: reduced.mid, tail: reduced.tail };
   for (const part of ['head', 'mid', 'tail'] as const) {
-    const at = reduced[part].indexOf(MEMBER);
+    const at = parts[part].indexOf(MEMBER);
     if (at >= 0) {
-      const text = reduced[part];
-      return { ...reduced, [part]: text.slice(0, at) + member + text.slice(at + MEMBER.length), partsBytes: reduced.partsBytes + delta };
+      const text = parts[part];
+      parts[part] = text.slice(0, at) + member + text.slice(at + MEMBER.length);
+      return PreparedEvent.of(reduced.id, reduced.time, parts.head, parts.mid, parts.tail);
     }
   }
   throw new AuditError('AUDIT_INVALID_ARGUMENT', 'lane protocol: a reduced record without its annotation marker');
@@ -60,11 +69,11 @@ export function completeReduced(reduced: PreparedEvent, annotation: string): Pre
 export function readPrepared(r: readonly unknown[], i: number): { p: PreparedEvent; ack: number; next: number } {
   const kind = r[i] as number;
   const ack = r[i + 1] as number;
-  const base: PreparedEvent = { id: r[i + 2] as string, time: r[i + 3] as string, head: r[i + 4] as string, mid: r[i + 5] as string, tail: r[i + 6] as string, partsBytes: r[i + 7] as number };
-  if (kind === PLAIN) return { p: base, ack, next: i + 8 };
-  const full: PreparedEvent = { id: r[i + 8] as string, time: r[i + 9] as string, head: r[i + 10] as string, mid: r[i + 11] as string, tail: r[i + 12] as string, partsBytes: r[i + 13] as number };
+  const base = new PreparedEvent(r[i + 2] as string, r[i + 3] as string, r[i + 4] as Uint8Array, r[i + 5] as number, r[i + 6] as number);
+  if (kind === PLAIN) return { p: base, ack, next: i + 7 };
+  const full = new PreparedEvent(r[i + 7] as string, r[i + 8] as string, r[i + 9] as Uint8Array, r[i + 10] as number, r[i + 11] as number);
   const reduce = (annotation: string): PreparedEvent => completeReduced(base, annotation);
-  return { p: { ...reduce(`${full.partsBytes}:pending`), oversizeOf: { full, reduce } }, ack, next: i + 14 };
+  return { p: reduce(`${full.partsBytes}:pending`).withOversizeOf({ full, reduce }), ack, next: i + 12 };
 }
 
 /** An error as plain data, and back as the typed error it was (other errors keep their message). */

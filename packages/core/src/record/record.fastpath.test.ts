@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { prepareEvent, type AuditEvent } from './record.js';
+import { prepareEvent, recordBytes, type AuditEvent } from './record.js';
 import { createRedactor } from './redact.js';
 
 /** Seeded generator of events with awkward attribute and annotation members. */
@@ -17,7 +17,17 @@ function* events(n: number): Generator<AuditEvent> {
     }
     const annotations: Record<string, string> = {};
     for (let j = rnd(4); j > 0; j--) annotations[strings[1 + rnd(strings.length - 1)]!] = strings[rnd(strings.length)]!;
-    yield { id: `id-${i}`, time: 1_700_000_000_000 + i, action: 'x', outcome: 'success', attributes, annotations };
+    const actorKind = rnd(5);
+    const actor =
+      actorKind === 0
+        ? undefined
+        : actorKind === 1
+          ? { id: rnd(100000) }
+          : actorKind === 2
+            ? { id: strings[1 + rnd(strings.length - 1)]!, type: 'service' }
+            : { id: `u-${i}`, name: strings[rnd(strings.length)]!, groups: [strings[rnd(strings.length)]!, strings[rnd(strings.length)]!].slice(0, rnd(3)) };
+    const target = rnd(3) === 0 ? undefined : { type: strings[1 + rnd(strings.length - 1)]!, id: strings[1 + rnd(strings.length - 1)]! };
+    yield { id: `id-${i}`, time: 1_700_000_000_000 + i, action: 'x', outcome: 'success', attributes, annotations, ...(actor ? { actor } : {}), ...(target ? { target } : {}) } as AuditEvent;
   }
 }
 
@@ -32,8 +42,62 @@ describe('the one-pass attributes/annotations serializer', () => {
         const a = prepareEvent(e, fast, () => 'unused');
         const b = prepareEvent(e, slow, () => 'unused');
         expect(a.head).toBe(b.head);
+        expect(a.tail).toBe(b.tail);
+        expect(a.partsBytes).toBe(b.partsBytes);
+        expect(Buffer.from(recordBytes(a, 7, 'ab'.repeat(32)))).toEqual(Buffer.from(recordBytes(b, 7, 'ab'.repeat(32))));
       }
     }
+  });
+});
+
+describe('the sorted-keys cache of the one-pass serializer', () => {
+  const r = createRedactor(undefined);
+  const head = (attributes: Record<string, unknown>) => prepareEvent({ id: 'i', time: 0, action: 'a', outcome: 'success', attributes } as AuditEvent, r, () => 'x').head;
+
+  it('writes members in JCS order whatever the insertion order, across more shapes than it keeps', () => {
+    const keys = ['b', 'a', 'é', 'A', 'z.y', '😀', '_'];
+    const expected = (o: Record<string, unknown>) => `"attributes":{${Object.keys(o).sort().map((k) => `${JSON.stringify(k)}:${JSON.stringify(o[k])}`).join(',')}}`;
+    // 40 shapes (more than the ring holds), each seen three times, in rotating insertion orders.
+    for (let round = 0; round < 3; round++) {
+      for (let shape = 0; shape < 40; shape++) {
+        const o: Record<string, unknown> = {};
+        for (let j = 0; j < 2 + (shape % 5); j++) o[keys[(shape + j * (round + 1)) % keys.length]!] = `${shape}-${j}`;
+        expect(head(o)).toContain(expected(o));
+      }
+    }
+  });
+
+  it('a cached order never leaks into another object with the same key count', () => {
+    expect(head({ b: 1, a: 2 })).toContain('"attributes":{"a":2,"b":1}');
+    expect(head({ d: 1, c: 2 })).toContain('"attributes":{"c":2,"d":1}');
+    expect(head({ b: 1, a: 2 })).toContain('"attributes":{"a":2,"b":1}');
+    expect(head({ a: 1, b: 2 })).toContain('"attributes":{"a":1,"b":2}');
+  });
+});
+
+describe('the one-pass actor and target writers refuse what the object path refuses', () => {
+  const r = createRedactor(undefined);
+  const ev = (extra: Record<string, unknown>) => ({ id: 'i', time: 0, action: 'a', outcome: 'success', ...extra }) as AuditEvent;
+  it.each([
+    [{ actor: { id: '\ud800' } }, 'AUDIT_NOT_CANONICAL', '$.actor.id'],
+    [{ actor: { id: 'u', name: 'x\udc00' } }, 'AUDIT_NOT_CANONICAL', '$.actor.name'],
+    [{ actor: { id: 'u', groups: ['ok', '\ud83d'] } }, 'AUDIT_NOT_CANONICAL', '$.actor.groups[1]'],
+    [{ actor: { id: 'u', type: '\udfff' } }, 'AUDIT_NOT_CANONICAL', '$.actor.type'],
+    [{ target: { type: 'route', id: '\ud800x' } }, 'AUDIT_NOT_CANONICAL', '$.target.id'],
+    [{ actor: { id: '' } }, 'AUDIT_INVALID_EVENT', 'actor.id'],
+    [{ actor: { id: 'u', groups: 'admins' } }, 'AUDIT_INVALID_EVENT', 'actor.groups'],
+    [{ actor: { id: 'u', groups: [1] } }, 'AUDIT_INVALID_EVENT', 'actor.groups[0]'],
+    [{ actor: 'root' }, 'AUDIT_INVALID_EVENT', 'actor'],
+    [{ target: { type: 'route' } }, 'AUDIT_INVALID_EVENT', 'target.id'],
+  ])('%j → %s naming %s', (extra, code, where) => {
+    let caught: unknown;
+    try {
+      prepareEvent(ev(extra), r, () => 'x');
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toMatchObject({ code });
+    expect((caught as Error).message).toContain(where);
   });
 });
 

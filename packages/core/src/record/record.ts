@@ -65,23 +65,67 @@ export interface AuditEvent {
  * A validated, redacted event, pre-serialized around the two members only the appender knows
  * (`prev` and `seq`). JCS sorts members, and both sit in the middle of the order
  * (…, outcome, prev, request_id, seq, span_id, …), so the record is head + prev + mid + seq + tail.
+ *
+ * The three parts are held as their UTF-8 bytes, one after the other in `parts`: encoded once at
+ * emit, they wait in the queue as one small view on a pooled buffer outside the JavaScript heap,
+ * not as strings the garbage collector copies and promotes while the queue is long (measured in
+ * docs/performance.md: under overload the promoted bytes per record, and with them the heap peak,
+ * halve). The appender copies them into the record with two memcpy's around prev and seq.
  */
-export interface PreparedEvent {
-  readonly id: string;
-  readonly time: string;
-  readonly head: string;
-  readonly mid: string;
-  readonly tail: string;
+export class PreparedEvent {
+  constructor(
+    readonly id: string,
+    readonly time: string,
+    /** head ‖ mid ‖ tail, UTF-8. */
+    readonly parts: Uint8Array,
+    readonly headBytes: number,
+    readonly midBytes: number,
+    /**
+     * Set on the reduced record of an oversized event (format §2.1): the full record it stands for,
+     * and how to build the reduced record once the full one's size and hash are known — only the
+     * appender knows seq and prev, so only it can compute them.
+     */
+    readonly oversizeOf?: { readonly full: PreparedEvent; readonly reduce: (annotation: string) => PreparedEvent },
+  ) {}
+
   /** UTF-8 bytes of head + mid + tail. */
-  readonly partsBytes: number;
-  /** head, mid and tail are plain ASCII (bytes = characters; written as latin1). */
-  readonly ascii?: boolean;
-  /**
-   * Set on the reduced record of an oversized event (format §2.1): the full record it stands for,
-   * and how to build the reduced record once the full one's size and hash are known — only the
-   * appender knows seq and prev, so only it can compute them.
-   */
-  readonly oversizeOf?: { readonly full: PreparedEvent; readonly reduce: (annotation: string) => PreparedEvent };
+  get partsBytes(): number {
+    return this.parts.length;
+  }
+
+  /** The parts as text (decoded on each call: for tests, the lane protocol's rare paths, debugging). */
+  get head(): string {
+    return utf8Text(this.parts, 0, this.headBytes);
+  }
+
+  get mid(): string {
+    return utf8Text(this.parts, this.headBytes, this.headBytes + this.midBytes);
+  }
+
+  get tail(): string {
+    return utf8Text(this.parts, this.headBytes + this.midBytes, this.parts.length);
+  }
+
+  withOversizeOf(o: NonNullable<PreparedEvent['oversizeOf']>): PreparedEvent {
+    return new PreparedEvent(this.id, this.time, this.parts, this.headBytes, this.midBytes, o);
+  }
+
+  /** Encode three parts (each a well-formed string: every part is built from checked strings). */
+  static of(id: string, time: string, head: string, mid: string, tail: string): PreparedEvent {
+    // Measuring also flattens each part (a rope of many concatenated pieces) before it is written.
+    const h = Buffer.byteLength(head, 'utf8');
+    const m = mid.length === 0 ? 0 : Buffer.byteLength(mid, 'utf8');
+    const t = Buffer.byteLength(tail, 'utf8');
+    const parts = Buffer.allocUnsafe(h + m + t);
+    parts.write(head, 0, 'utf8');
+    if (m > 0) parts.write(mid, h, 'utf8');
+    parts.write(tail, h + m, 'utf8');
+    return new PreparedEvent(id, time, parts, h, m);
+  }
+}
+
+function utf8Text(b: Uint8Array, start: number, end: number): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.length).toString('utf8', start, end);
 }
 
 /** Bytes the record adds around the prepared parts: `"prev":"<64>",` + `"seq":` + `,` + digits (≤ 16). */
@@ -170,6 +214,57 @@ function actorOf(a: unknown): Record<string, unknown> {
   return out;
 }
 
+/**
+ * The actor as canonical JSON in one pass (members in JCS order: groups, id, name, type), with the
+ * checks of actorOf(); for the fast path, where no redaction path can reach the actor.
+ */
+function actorJson(a: unknown): string {
+  if (a === undefined || a === null) return '{"id":"anonymous","type":"anonymous"}';
+  if (typeof a !== 'object') throw invalid('actor', 'an object {id, type?, name?, groups?}', a);
+  const o = a as Record<string, unknown>;
+  const id = str('actor.id', typeof o['id'] === 'number' ? String(o['id']) : o['id'], 1, 256);
+  const type = o['type'] === undefined ? 'user' : str('actor.type', o['type'], 1, 256);
+  const name = o['name'] === undefined ? undefined : str('actor.name', o['name'], 0, 256);
+  let out = '{';
+  if (o['groups'] !== undefined) {
+    const g = o['groups'];
+    if (!Array.isArray(g) || g.length > 64) throw invalid('actor.groups', 'an array of at most 64 strings', g);
+    out += '"groups":[';
+    for (let i = 0; i < g.length; i++) {
+      if (i > 0) out += ',';
+      out += jsonString(str(`actor.groups[${i}]`, g[i], 0, 256), () => `$.actor.groups[${i}]`);
+    }
+    out += '],';
+  }
+  out += '"id":' + jsonString(id, () => '$.actor.id');
+  if (name !== undefined) out += ',"name":' + jsonString(name, () => '$.actor.name');
+  return out + ',"type":' + jsonString(type, () => '$.actor.type') + '}';
+}
+
+/**
+ * Object.keys() of an attributes or annotations object, sorted (JCS order). Records of one route
+ * share their key order, so the last sorted lists are kept (a small ring, compared key by key)
+ * instead of sorting per record. A returned list is shared: read it, never change it.
+ */
+const SORTED_RING = 16;
+const sortedRaw: (string[] | undefined)[] = new Array(SORTED_RING);
+const sortedOut: (string[] | undefined)[] = new Array(SORTED_RING);
+let sortedNext = 0;
+function sortedKeys(keys: string[]): readonly string[] {
+  if (keys.length < 2) return keys;
+  next: for (let s = 0; s < SORTED_RING; s++) {
+    const raw = sortedRaw[s];
+    if (raw === undefined || raw.length !== keys.length) continue;
+    for (let i = 0; i < keys.length; i++) if (raw[i] !== keys[i]) continue next;
+    return sortedOut[s]!;
+  }
+  const out = keys.slice().sort();
+  sortedRaw[sortedNext] = keys;
+  sortedOut[sortedNext] = out;
+  sortedNext = (sortedNext + 1) % SORTED_RING;
+  return out;
+}
+
 function recordOf(field: string, v: unknown, maxMembers: number, check: (k: string, v: unknown) => unknown): Record<string, unknown> {
   if (v === undefined) return {};
   if (v === null || typeof v !== 'object' || Array.isArray(v)) throw invalid(field, 'a plain object', v);
@@ -183,17 +278,9 @@ function recordOf(field: string, v: unknown, maxMembers: number, check: (k: stri
   return out;
 }
 
-/**
- * Whether every string written into the record being prepared was plain ASCII (then its UTF-8
- * length is its string length, and it is written as latin1). Reset per prepare(); any part not
- * built by jsonString() clears it, conservatively.
- */
-let asciiOnly = true;
-
 /** A string as canonical JSON; the error path is built only when something is refused. */
 function jsonString(s: string, path: () => string): string {
   if (PLAIN_ASCII.test(s)) return `"${s}"`;
-  asciiOnly = false;
   return canonicalString(s, path());
 }
 
@@ -203,7 +290,6 @@ function jsonKey(k: string): string {
   let q = keyJson.get(k);
   if (q === undefined) {
     q = jsonString(k, () => '$');
-    if (!PLAIN_ASCII.test(k)) return q; // not cached: asciiOnly must be cleared on every use
     if (keyJson.size >= 4096) keyJson.clear();
     keyJson.set(k, q);
   }
@@ -212,7 +298,6 @@ function jsonKey(k: string): string {
 
 /** The generic RFC 8785 writer, for parts with no one-pass writer (body, target, custom redaction). */
 function generic(v: unknown): string {
-  asciiOnly = false;
   return canonicalize(v);
 }
 
@@ -227,9 +312,8 @@ function attributesJson(v: unknown, r: Redactor): string {
   const o = v as Record<string, unknown>;
   const keys = Object.keys(o);
   if (keys.length > 128) throw invalid('attributes', 'at most 128 members', `${keys.length} members`);
-  keys.sort();
   let out = '{';
-  for (const k of keys) {
+  for (const k of sortedKeys(keys)) {
     const raw = o[k];
     if (raw === undefined) continue;
     const val = redactAttribute(k, attributeValue(k, raw), r);
@@ -250,9 +334,8 @@ function annotationsJson(v: unknown): string {
   const o = v as Record<string, unknown>;
   const keys = Object.keys(o);
   if (keys.length > 64) throw invalid('annotations', 'at most 64 members', `${keys.length} members`);
-  keys.sort();
   let out = '{';
-  for (const k of keys) {
+  for (const k of sortedKeys(keys)) {
     const val = o[k];
     if (val === undefined) continue;
     str('annotations key', k, 1, 128);
@@ -339,9 +422,11 @@ function prepareUnchecked(event: AuditEvent, redactor: Redactor, newId: () => st
   const time = timeOf(e['time'] as AuditEvent['time'], now);
   // Without custom redaction paths, attributes and annotations take the one-pass fast path.
   const fast = redactor.paths.length === 0;
-  asciiOnly = true;
-  const obj: Record<string, unknown> = { action, actor: actorOf(e['actor']) };
+  const obj: Record<string, unknown> = { action };
+  // Fast path: actor and target written directly (no redaction path can reach them).
+  const actorText = fast ? actorJson(e['actor']) : undefined;
   if (!fast) {
+    obj['actor'] = actorOf(e['actor']);
     obj['annotations'] = recordOf('annotations', e['annotations'], 64, (k, v) => {
       str(`annotations key`, k, 1, 128);
       return str(`annotations["${k}"]`, v, 0, 4096);
@@ -352,10 +437,14 @@ function prepareUnchecked(event: AuditEvent, redactor: Redactor, newId: () => st
   const attributesText = fast ? attributesJson(e['attributes'], redactor) : undefined;
   const body = bodyOf(e['body']);
   if (body) obj['body'] = body;
+  let targetText: string | undefined;
   if (e['target'] !== undefined) {
     const t = e['target'] as Record<string, unknown> | null;
     if (t === null || typeof t !== 'object') throw invalid('target', 'an object {type, id}', t);
-    obj['target'] = { type: str('target.type', t['type'], 1, 256), id: str('target.id', t['id'], 1, 256) };
+    const type = str('target.type', t['type'], 1, 256);
+    const tid = str('target.id', t['id'], 1, 256);
+    if (fast) targetText = `{"id":${jsonString(tid, () => '$.target.id')},"type":${jsonString(type, () => '$.target.type')}}`;
+    else obj['target'] = { type, id: tid };
   }
   let traceId = e['trace_id'];
   let spanId = e['span_id'];
@@ -368,32 +457,28 @@ function prepareUnchecked(event: AuditEvent, redactor: Redactor, newId: () => st
   if (spanId !== undefined && !isTraceHex(spanId, 16)) throw invalid('span_id', '16 lowercase hex chars, not all zero', spanId);
   const requestId = e['request_id'] === undefined ? undefined : str('request_id', e['request_id'], 1, 256);
 
-  applyRedaction(obj, redactor);
+  if (!fast || body) applyRedaction(obj, redactor);
 
   // Members in JCS order (UTF-16 code units): action, actor, annotations, attributes, body, id,
   // outcome | prev | request_id | seq | span_id, target, time, trace_id, v.
-  let head = `{"action":${jsonString(action, () => '$')},"actor":${generic(obj['actor'])},"annotations":${annotationsText ?? generic(obj['annotations'])},"attributes":${attributesText ?? generic(obj['attributes'])}`;
+  let head = `{"action":${jsonString(action, () => '$')},"actor":${actorText ?? generic(obj['actor'])},"annotations":${annotationsText ?? generic(obj['annotations'])},"attributes":${attributesText ?? generic(obj['attributes'])}`;
   if (obj['body'] !== undefined) head += `,"body":${generic(obj['body'])}`;
   head += `,"id":${jsonString(id, () => '$')},"outcome":"${e['outcome'] as string}",`;
   const mid = requestId === undefined ? '' : `"request_id":${jsonString(requestId, () => '$')},`;
   let tail = '';
   if (spanId !== undefined) tail += `,"span_id":"${spanId as string}"`;
-  if (obj['target'] !== undefined) tail += `,"target":${generic(obj['target'])}`;
+  if (targetText !== undefined) tail += `,"target":${targetText}`;
+  else if (obj['target'] !== undefined) tail += `,"target":${generic(obj['target'])}`;
   tail += `,"time":"${time}"`;
   if (traceId !== undefined) tail += `,"trace_id":"${traceId as string}"`;
   tail += `,"v":${FORMAT_VERSION}}`;
-  const ascii = asciiOnly;
-  const partsBytes = ascii ? head.length + mid.length + tail.length : utf8Length(head) + utf8Length(mid) + utf8Length(tail);
-  if (partsBytes + ENVELOPE_BYTES > maxBytes) {
-    throw new AuditError('AUDIT_RECORD_TOO_LARGE', `record would be ${partsBytes + ENVELOPE_BYTES} bytes, over the ${maxBytes}-byte limit`, {
-      bytes: partsBytes + ENVELOPE_BYTES,
+  const prepared = PreparedEvent.of(id, time, head, mid, tail);
+  if (prepared.partsBytes + ENVELOPE_BYTES > maxBytes) {
+    throw new AuditError('AUDIT_RECORD_TOO_LARGE', `record would be ${prepared.partsBytes + ENVELOPE_BYTES} bytes, over the ${maxBytes}-byte limit`, {
+      bytes: prepared.partsBytes + ENVELOPE_BYTES,
     });
   }
-  return { id, time, head, mid, tail, partsBytes, ascii };
-}
-
-function utf8Length(s: string): number {
-  return Buffer.byteLength(s, 'utf8');
+  return prepared;
 }
 
 /** The record's canonical bytes (format §2.1) for a prepared event at `seq` with chain link `prev` (hex, or the 32 bytes). */
@@ -415,8 +500,10 @@ export function recordLeafInput(p: PreparedEvent, seq: number, prev: string | Ui
   const seqText = String(seq);
   const buf = Buffer.allocUnsafe(1 + p.partsBytes + 8 + 64 + 2 + 6 + seqText.length);
   buf[0] = 0x00;
-  const enc = p.ascii === true ? 'latin1' : 'utf8';
-  let off = 1 + buf.write(p.head, 1, enc);
+  const parts = p.parts;
+  const h = p.headBytes;
+  buf.set(h === parts.length ? parts : parts.subarray(0, h), 1);
+  let off = 1 + h;
   if (typeof prev === 'string') off += buf.write(`"prev":"${prev}",`, off, 'latin1');
   else {
     buf.set(PREV_OPEN, off);
@@ -429,9 +516,14 @@ export function recordLeafInput(p: PreparedEvent, seq: number, prev: string | Ui
     buf[off++] = 0x22; // "
     buf[off++] = 0x2c; // ,
   }
-  if (p.mid.length > 0) off += buf.write(p.mid, off, enc);
+  const m = p.midBytes;
+  if (m > 0) {
+    buf.set(parts.subarray(h, h + m), off);
+    off += m;
+  }
   off += buf.write(`"seq":${seqText}`, off, 'latin1');
-  off += buf.write(p.tail, off, enc);
+  buf.set(parts.subarray(h + m), off);
+  off += parts.length - h - m;
   return off === buf.length ? buf : buf.subarray(0, off);
 }
 
@@ -486,7 +578,7 @@ function reducedAttributes(attributes: unknown): Record<string, string | number>
 export function prepareOversized(event: AuditEvent, redactor: Redactor, newId: () => string, now: number): PreparedEvent {
   const full = prepareEvent(event, redactor, newId, now, Number.POSITIVE_INFINITY);
   const reduce = (annotation: string): PreparedEvent => prepareReduced({ ...event, id: full.id }, 'ron-audit.oversize', annotation, redactor, newId, now);
-  return { ...reduce(`${full.partsBytes}:pending`), oversizeOf: { full, reduce } };
+  return reduce(`${full.partsBytes}:pending`).withOversizeOf({ full, reduce });
 }
 
 /** The last-resort reduced event: only fields that are certain to be recordable. */
