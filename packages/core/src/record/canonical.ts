@@ -49,7 +49,9 @@ export function canonicalString(s: string, path = '$'): string {
 
 export function canonicalNumber(n: number, path = '$'): string {
   if (!Number.isFinite(n)) throw notCanonical(path, `the number ${String(n)}`);
-  return JSON.stringify(n);
+  // JCS writes a number as ECMAScript's Number::toString, which is what JSON.stringify does for a
+  // finite number (and -0 → "0" in both); String() is the same answer ~10× cheaper.
+  return String(n);
 }
 
 function writeString(s: string): string {
@@ -64,7 +66,7 @@ function write(value: unknown, depth: number, ancestors: object[]): string {
       return writeString(value);
     case 'number':
       if (!Number.isFinite(value)) throw new Refusal(`the number ${String(value)}`);
-      return JSON.stringify(value);
+      return String(value); // = JSON.stringify for a finite number (see canonicalNumber)
     case 'boolean':
       return value ? 'true' : 'false';
     case 'object':

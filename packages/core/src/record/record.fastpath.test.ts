@@ -110,3 +110,21 @@ describe('reserved actions', () => {
     expect(prepareInternalEvent({ action: 'ron-audit.key.announce', outcome: 'success' }, r, () => 'x').head).toContain('ron-audit.key.announce');
   });
 });
+
+describe('the time of a prepared event, with the per-millisecond cache', () => {
+  const r = createRedactor(undefined);
+  const timeOf = (time: unknown) => /"time":"([^"]*)"/.exec(prepareEvent({ action: 'a', outcome: 'success', time } as AuditEvent, r, () => 'x').tail)![1];
+  it('alternating and repeated explicit times each give their own instant, the epoch neighbours included', () => {
+    const cases: [unknown, string][] = [
+      [-1, '1969-12-31T23:59:59.999Z'],
+      [0, '1970-01-01T00:00:00.000Z'],
+      [-1, '1969-12-31T23:59:59.999Z'],
+      [new Date(1_764_720_000_123), '2025-12-03T00:00:00.123Z'],
+      [1_764_720_000_123, '2025-12-03T00:00:00.123Z'],
+      ['2025-12-03T01:00:00.123+01:00', '2025-12-03T00:00:00.123Z'],
+      [1_764_720_000_124, '2025-12-03T00:00:00.124Z'],
+      [1_764_720_000_123.9, '2025-12-03T00:00:00.123Z'],
+    ];
+    for (let round = 0; round < 2; round++) for (const [time, expected] of cases) expect(timeOf(time)).toBe(expected);
+  });
+});

@@ -98,14 +98,28 @@ export const REMOVED: unique symbol = Symbol('ron-audit.removed');
  */
 export function redactAttribute(key: string, value: unknown, r: Redactor): unknown {
   if (key === 'url.query') return typeof value === 'string' && r.keys.size > 0 ? redactQuery(value, r) : value;
-  if (key.length > 5 && (key.charCodeAt(0) === 0x68 || key.charCodeAt(0) === 0x48)) {
-    // Header names are case-insensitive; a host that keeps `Authorization` as sent must not leak it.
-    const lower = key.toLowerCase();
-    for (const prefix of HEADER_PREFIXES) {
-      if (lower.startsWith(prefix) && r.headers.has(lower.slice(prefix.length))) return r.remove ? REMOVED : Array.isArray(value) ? [r.censor] : r.censor;
-    }
-  }
+  if (key.length > 5 && (key.charCodeAt(0) === 0x68 || key.charCodeAt(0) === 0x48) && isRedactedHeader(key, r)) return r.remove ? REMOVED : Array.isArray(value) ? [r.censor] : r.censor;
   return value;
+}
+
+/**
+ * Whether an attribute key names a header the redactor censors. Header names are case-insensitive;
+ * a host that keeps `Authorization` as sent must not leak it. The answer depends only on the key and
+ * the redactor (immutable), and keys recur on every record, so it is kept per redactor (bounded).
+ */
+const headerDecisions = new WeakMap<Redactor, Map<string, boolean>>();
+function isRedactedHeader(key: string, r: Redactor): boolean {
+  let known = headerDecisions.get(r);
+  if (known === undefined) headerDecisions.set(r, (known = new Map()));
+  let d = known.get(key);
+  if (d === undefined) {
+    const lower = key.toLowerCase();
+    d = false;
+    for (const prefix of HEADER_PREFIXES) if (lower.startsWith(prefix) && r.headers.has(lower.slice(prefix.length))) d = true;
+    if (known.size >= 4096) known.clear();
+    known.set(key, d);
+  }
+  return d;
 }
 
 export function applyRedaction(event: Record<string, unknown>, r: Redactor): void {
