@@ -29,6 +29,7 @@ export function engineOptions(mode, dir) {
   const [profile, lanes] = mode.split('-w');
   const base = { keystoreDir: join(dir, 'keys'), keyId: 'bench', origin: `bench.local/http/${mode}`, env: {}, ...(lanes ? { workers: Number(lanes) } : {}) };
   if (profile === 'micronode') return base;
+  if (profile === 'disabled') return { ...base, enabled: false }; // AUDIT_ENABLED=false: the adapter registered, the engine off
   return { ...base, walEnabled: true, walDir: join(dir, mode, 'wal'), exportEnabled: true, exportDir: join(dir, mode, 'export') };
 }
 

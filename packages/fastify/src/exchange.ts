@@ -31,7 +31,10 @@ function header(value: string | string[] | undefined): string | undefined {
 export function exchangeOf(request: FastifyRequest, reply: FastifyReply, state: RequestAudit, actor: Actor | undefined, aborted: boolean, maxBodyBytes: number): HttpExchange {
   const url = request.url;
   const q = url.indexOf('?');
-  const responseType = reply.getHeader('content-type');
+  // The response's headers and body type are recorded only at requestResponse: reading them is
+  // per-request work (reply.getHeaders() copies the header object) that other levels skip.
+  const full = state.level === 'requestResponse';
+  const responseType = full ? reply.getHeader('content-type') : undefined;
   return {
     method: request.method,
     route: request.routeOptions.url,
@@ -49,7 +52,7 @@ export function exchangeOf(request: FastifyRequest, reply: FastifyReply, state: 
     level: state.level,
     action: state.action,
     requestHeaders: request.headers,
-    responseHeaders: reply.getHeaders(),
+    responseHeaders: full ? reply.getHeaders() : undefined,
     requestBody: state.bodyTap ?? request.body,
     requestContentType: header(request.headers['content-type']),
     responseBody: state.responseBody,

@@ -160,25 +160,40 @@ const auditPlugin: FastifyPluginAsync<FastifyAuditOptions> = async (fastify: Fas
     checkRouteConfig(`${String(route.method)} ${route.url}`, route.config?.audit);
   });
 
+  /** The readiness endpoint, when this request is for it and it is to be answered here; true if answered. */
+  function answerReadiness(request: FastifyRequest, reply: FastifyReply, route: string | undefined, method: string): boolean {
+    const readiness = opts.readiness;
+    if (readiness === undefined || (method !== 'GET' && method !== 'HEAD')) return false;
+    const joined = route === readiness.path;
+    const served = route === undefined && readiness.serve && pathOf(request.url) === readiness.path;
+    if (!joined && !served) return false;
+    const h = health();
+    // Not ready: answer for the host's route too, with the reason. Ready: the host's route runs (audited as it is configured).
+    if (!served && h.ready) return false;
+    void reply
+      .code(h.ready ? 200 : 503)
+      .header('cache-control', 'no-store')
+      .send({ ready: h.ready, status: h.status, reasons: h.reasons });
+    return true;
+  }
+
+  // AUDIT_ENABLED=false (the engine's `enabled`, fixed for its life): nothing on the request path
+  // but the readiness endpoint, if one is configured — no admission, no Audit-Id, no record hooks.
+  if (engine.config.enabled === false) {
+    if (opts.readiness !== undefined) {
+      fastify.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
+        if (!answerReadiness(request, reply, request.routeOptions.url, request.method)) done();
+      });
+    }
+    installCommon();
+    await engine.ready().catch(() => undefined);
+    return;
+  }
+
   fastify.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
     const route = request.routeOptions.url;
     const method = request.method;
-    const readiness = opts.readiness;
-    if (readiness !== undefined && (method === 'GET' || method === 'HEAD')) {
-      const joined = route === readiness.path;
-      const served = route === undefined && readiness.serve && pathOf(request.url) === readiness.path;
-      if (joined || served) {
-        const h = health();
-        // Not ready: answer for the host's route too, with the reason. Ready: the host's route runs (audited as it is configured).
-        if (served || !h.ready) {
-          void reply
-            .code(h.ready ? 200 : 503)
-            .header('cache-control', 'no-store')
-            .send({ ready: h.ready, status: h.status, reasons: h.reasons });
-          return;
-        }
-      }
-    }
+    if (answerReadiness(request, reply, route, method)) return;
     const config = request.routeOptions.config.audit;
     const decision = resolveLevel({ method, route, path: pathOf(request.url) }, opts.rules, config, opts.level);
     if (decision.level === 'none') {
@@ -269,24 +284,29 @@ const auditPlugin: FastifyPluginAsync<FastifyAuditOptions> = async (fastify: Fas
     done();
   });
 
-  if (opts.metricsPath !== undefined) {
-    const registry = engine.metrics.registry;
-    fastify.get(opts.metricsPath, { config: { audit: false } }, async (_request, reply) => {
-      void reply.type(registry.contentType);
-      return registry.metrics();
+  installCommon();
+
+  /** What the plugin installs whether or not the engine audits: the metrics route and the close hooks. */
+  function installCommon(): void {
+    if (opts.metricsPath !== undefined) {
+      const registry = engine.metrics.registry;
+      fastify.get(opts.metricsPath, { config: { audit: false } }, async (_request, reply) => {
+        void reply.type(registry.contentType);
+        return registry.metrics();
+      });
+    }
+
+    fastify.addHook('preClose', (done: HookHandlerDoneFunction) => {
+      closing = true;
+      done();
+    });
+
+    // Runs after Fastify's server.close() completed, i.e. after in-flight requests committed their slots.
+    fastify.addHook('onClose', async () => {
+      if (owned) await engine.close();
+      else await engine.flush();
     });
   }
-
-  fastify.addHook('preClose', (done: HookHandlerDoneFunction) => {
-    closing = true;
-    done();
-  });
-
-  // Runs after Fastify's server.close() completed, i.e. after in-flight requests committed their slots.
-  fastify.addHook('onClose', async () => {
-    if (owned) await engine.close();
-    else await engine.flush();
-  });
 
   // Let the key load before the first request (a missing key is reported by readiness, not thrown).
   await engine.ready().catch(() => undefined);
