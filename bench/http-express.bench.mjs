@@ -4,30 +4,7 @@
 // Not a test: it asserts nothing. Loopback only; every round is bounded.
 //
 //   node bench/http-express.bench.mjs [--rounds 5] [--round-seconds 3] [--connections 16] [--json]
-import { once } from 'node:events';
-import { audit } from '@ron-audit/express';
-import express from 'express';
-import { engineOptions, httpBench } from './lib/http-bench.mjs';
+import { buildExpressApp } from './lib/express-app.mjs';
+import { httpBench } from './lib/http-bench.mjs';
 
-await httpBench({
-  name: 'express',
-  targetRatio: 0.95,
-  scriptUrl: import.meta.url,
-  async build(mode, dir) {
-    const app = express();
-    const auditor = mode === 'plain' ? undefined : audit({ engine: engineOptions(mode, dir) });
-    if (auditor) app.use(auditor);
-    app.get('/orders/:id', (req, res) => res.json({ id: req.params.id, status: 'shipped' }));
-    if (auditor) app.use(auditor.errorHandler());
-    const server = app.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    return {
-      port: server.address().port,
-      engine: auditor?.engine,
-      async close() {
-        await new Promise((resolve) => server.close(resolve));
-        await auditor?.close();
-      },
-    };
-  },
-});
+await httpBench({ name: 'express', targetRatio: 0.95, scriptUrl: import.meta.url, build: buildExpressApp });

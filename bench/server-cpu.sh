@@ -3,8 +3,9 @@
 # core 1 (-c 16, a 2 s warm-up, then SECONDS s measured), CPU from /proc/<pid>/stat (utime+stime).
 # Run modes alternately for a same-run comparison, e.g.
 #   for m in plain disabled plain disabled; do bash bench/server-cpu.sh fastify $m 4; done
-# Modes: plain, micronode, macronode, disabled (AUDIT_ENABLED=false). Loopback only; bounded in time.
-# With a 5th argument (a directory) the server runs under --cpu-prof and leaves its profile there.
+# Frameworks: fastify, express (bench/lib/<framework>-app.mjs). Modes: plain, micronode, macronode,
+# disabled (AUDIT_ENABLED=false). Loopback only; bounded in time.
+# With a 4th argument (a directory) the server runs under --cpu-prof and leaves its profile there.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 fw=$1; mode=$2; secs=${3:-4}; prof=${4:-}

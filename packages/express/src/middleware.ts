@@ -4,7 +4,7 @@ import { admit, createAudit, resolveLevel, UNMATCHED_ROUTE, type AuditEngine, ty
 import { DURABLE_METHODS, holdResponse, notDurableAnswer } from '@ron-audit/core';
 import { RESPONSE_CAPTURE_CAP_BYTES, resolveOptions, validateRouteConfig, type ExpressAuditOptions, type ExpressRouteConfig, type RefusalInfo, type ResolvedOptions } from './options.js';
 import { readinessOf, readinessBody, AuditNotReadyError } from './readiness.js';
-import { RequestState, type AuditContext, type RequestAudit } from './request-state.js';
+import { DisabledRequestAudit, RequestState, type AuditContext, type RequestAudit } from './request-state.js';
 import { wrapResponse } from './response-capture.js';
 import { resolveRoute } from './route-template.js';
 
@@ -150,6 +150,10 @@ export function audit(options?: ExpressAuditOptions): ExpressAudit {
     next();
   }
 
+  // AUDIT_ENABLED=false (fixed for the engine's life): readiness still answers; every other request
+  // gets an inert req.audit and goes on — no state, no admission, no listeners, no Audit-Id.
+  const disabled = engine.config.enabled === false;
+
   const middleware = function auditMiddleware(req: Request, res: Response, next: NextFunction): void {
     if (o.readinessPath !== undefined && (req.method === 'GET' || req.method === 'HEAD') && pathOf(req) === o.readinessPath) {
       const r = readinessOf(engine, closing !== undefined);
@@ -161,6 +165,10 @@ export function audit(options?: ExpressAuditOptions): ExpressAudit {
       if (resolveRoute(req) !== undefined) return next();
       res.status(200).set('Cache-Control', 'no-store').json(readinessBody(r));
       return;
+    }
+    if (disabled) {
+      (req as unknown as Record<string, RequestAudit>)[o.requestPropertyName] = new DisabledRequestAudit(req);
+      return next();
     }
     if (o.skip === undefined) return admitRequest(req, res, next);
     let skipped: boolean | Promise<boolean>;

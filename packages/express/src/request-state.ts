@@ -43,6 +43,28 @@ export interface RequestAudit {
   annotate(key: string, value: string): void;
 }
 
+/**
+ * `req.audit` while the engine is disabled (AUDIT_ENABLED=false): the same interface, nothing
+ * recorded, and no per-request work beyond this object — the request id is read (or made) only
+ * if the host asks for it.
+ */
+export class DisabledRequestAudit implements RequestAudit {
+  private rid: string | undefined;
+  constructor(private readonly req: Request) {}
+  get id(): undefined {
+    return undefined;
+  }
+  get requestId(): string {
+    return (this.rid ??= requestIdOf(this.req));
+  }
+  get level(): AuditLevel {
+    return 'none';
+  }
+  setActor(): void {}
+  setTarget(): void {}
+  annotate(): void {}
+}
+
 /** What every request of one middleware instance shares. */
 export interface AuditContext {
   readonly options: ResolvedOptions;
