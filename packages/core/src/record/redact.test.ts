@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { cleanup, decode, loggedText, readyAudit, recordingLogger } from '../../test/support/engine.js';
 import type { AuditEngine } from '../api.js';
 import { captureBody } from './body.js';
-import { DEFAULT_CENSOR, DEFAULT_REDACT_HEADERS, DEFAULT_REDACT_KEYS, createRedactor, parsePath, redactQuery } from './redact.js';
+import { DEFAULT_CENSOR, DEFAULT_REDACT_HEADERS, DEFAULT_REDACT_KEYS, createRedactor, parsePath, redactAttribute, redactQuery } from './redact.js';
 import type { AuditEvent } from './record.js';
 
 afterEach(cleanup);
@@ -189,5 +189,22 @@ describe('no secret in any log line', () => {
     }
     expect(errors).toHaveLength(3);
     for (const e of errors) expect(String((e as Error).message)).not.toContain(SECRET);
+  });
+});
+
+describe('the redacted-header decision is kept per redactor', () => {
+  it('two redactors with different header lists never share an answer, in either order, whatever the key case', () => {
+    const plain = createRedactor(undefined);
+    const strict = createRedactor({ headers: ['x-secret'] });
+    const none = createRedactor({ defaults: false });
+    for (let round = 0; round < 2; round++) {
+      for (const key of ['http.request.header.x-secret', 'HTTP.REQUEST.HEADER.X-Secret', 'http.response.header.x-secret']) {
+        expect(redactAttribute(key, 'v', plain)).toBe('v');
+        expect(redactAttribute(key, 'v', strict)).toBe(DEFAULT_CENSOR);
+      }
+      expect(redactAttribute('http.request.header.authorization', 'Bearer t', none)).toBe('Bearer t');
+      expect(redactAttribute('http.request.header.authorization', 'Bearer t', plain)).toBe(DEFAULT_CENSOR);
+      expect(redactAttribute('http.request.header.Authorization', ['a', 'b'], strict)).toEqual([DEFAULT_CENSOR]);
+    }
   });
 });
