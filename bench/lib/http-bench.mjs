@@ -24,13 +24,18 @@ export const PATH = '/orders/42';
 /** Modes with worker lanes (bench/lanes.bench.mjs): `<profile>-w<N>` runs the profile with AUDIT_WORKERS=N. */
 export const LANE_MODES = ['plain', 'micronode', 'micronode-w1', 'micronode-w2', 'macronode', 'macronode-w1', 'macronode-w2'];
 
-/** createAudit() options of an audited mode; AUDIT_* variables of the environment are ignored (env: {}). */
+/**
+ * createAudit() options of an audited mode; AUDIT_* variables of the environment are ignored (env: {}).
+ * For experiments, RON_BENCH_OPTS (a JSON object of createAudit options) is merged over the Macronode
+ * options, e.g. `RON_BENCH_OPTS='{"exportEnabled":false}' bash bench/server-cpu.sh fastify macronode 4`;
+ * run-all never sets it.
+ */
 export function engineOptions(mode, dir) {
   const [profile, lanes] = mode.split('-w');
   const base = { keystoreDir: join(dir, 'keys'), keyId: 'bench', origin: `bench.local/http/${mode}`, env: {}, ...(lanes ? { workers: Number(lanes) } : {}) };
   if (profile === 'micronode') return base;
   if (profile === 'disabled') return { ...base, enabled: false }; // AUDIT_ENABLED=false: the adapter registered, the engine off
-  return { ...base, walEnabled: true, walDir: join(dir, mode, 'wal'), exportEnabled: true, exportDir: join(dir, mode, 'export') };
+  return { ...base, walEnabled: true, walDir: join(dir, mode, 'wal'), exportEnabled: true, exportDir: join(dir, mode, 'export'), ...JSON.parse(process.env.RON_BENCH_OPTS ?? '{}') };
 }
 
 /**

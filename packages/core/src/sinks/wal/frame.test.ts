@@ -1,9 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { FRAME_CHECKPOINT, FRAME_OVERHEAD, FRAME_RECORD, MAX_FRAME_PAYLOAD, encodeFrames, readFrame } from './frame.js';
+import { crc32 } from 'node:zlib';
+import { FRAME_CHECKPOINT, FRAME_OVERHEAD, FRAME_RECORD, MAX_FRAME_PAYLOAD, encodeFrames, frameCrc, readFrame } from './frame.js';
 
 const payload = (n: number, fill = 7): Uint8Array => new Uint8Array(n).fill(fill);
 
 describe('WAL frames', () => {
+  it('a frame CRC is the CRC-32 of the type byte followed by the payload, for every type byte', () => {
+    const p = Uint8Array.from({ length: 97 }, (_, i) => (i * 31) & 0xff);
+    for (let t = 0; t < 256; t++) {
+      expect(frameCrc(t, p)).toBe(crc32(Buffer.concat([Uint8Array.of(t), p])));
+      expect(frameCrc(t, new Uint8Array(0))).toBe(crc32(Uint8Array.of(t)));
+    }
+  });
+
   it('round-trip one write of several frames', () => {
     const frames = [
       { type: FRAME_CHECKPOINT, payload: payload(10, 1) },

@@ -16,8 +16,11 @@ export const FRAME_SYNC = 0x04;
 export const SYNC_PAYLOAD_BYTES = 8;
 export type FrameType = typeof FRAME_HEADER | typeof FRAME_RECORD | typeof FRAME_CHECKPOINT | typeof FRAME_SYNC;
 
+/** CRC-32 of the one type byte, per type: the seed a frame's CRC continues from (no allocation per frame). */
+const TYPE_CRC: readonly number[] = Array.from({ length: 256 }, (_, t) => crc32(Uint8Array.of(t)));
+
 export function frameCrc(type: number, payload: Uint8Array): number {
-  return crc32(payload, crc32(Uint8Array.of(type)));
+  return crc32(payload, TYPE_CRC[type & 0xff]!);
 }
 
 export function frameSize(payloadLength: number): number {
