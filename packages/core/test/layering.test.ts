@@ -23,8 +23,17 @@ describe('layering lint', () => {
         { rule: 'prim-is-the-bottom', from: 'src/prim/hex.ts', to: 'src/log/chain.ts' },
         expect.objectContaining({ rule: 'no-cycle', from: 'src/engine.ts', to: 'src/front.ts' }),
         expect.objectContaining({ rule: 'lane-thread-not-laned', from: 'src/lanes/worker.ts', to: 'src/lanes/laned.ts' }),
+        { rule: 'sign-below-log', from: 'src/sign/note.ts', to: 'src/log/chain.ts' },
+        { rule: 'log-below-storage', from: 'src/log/tree.ts', to: 'src/sinks/wal/writer.ts' },
+        { rule: 'verify-without-engine', from: 'src/verify/export.ts', to: 'src/create-audit.ts' },
+        { rule: 'sinks-verify-only-before-destroying', from: 'src/sinks/wal/writer.ts', to: 'src/verify/export.ts' },
+        { rule: 'cli-on-top', from: 'src/queue/admission.ts', to: 'src/cli/ronctl.ts' },
+        { rule: 'entry-points-are-for-users', from: 'src/queue/drain.ts', to: 'src/index.ts' },
+        { rule: 'resolvable', from: 'src/log/typo.ts', to: './no-such-file.js' },
       ]),
     );
-    expect(new Set(found.map((v) => v.rule))).toEqual(new Set(['record-not-log', 'prim-is-the-bottom', 'no-cycle', 'lane-thread-not-laned']));
+    expect(new Set(found.map((v) => v.rule))).toEqual(new Set(layering.forbidden.map((r) => r.name)));
+    // The two WAL maintenance operations may verify before they destroy; no other sink may.
+    expect(found.filter((v) => v.from === 'src/sinks/wal/prune.ts')).toEqual([]);
   }, 60_000);
 });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { toBase64 } from '../sign/base64.js';
+import { toBase64 } from '../prim/base64.js';
 import { publicKeyFromSeed } from '../sign/ed25519.js';
 import { main, type CliIo } from './ronctl.js';
 import { buildRecords, ORIGIN, seed, signCheckpoint, STEP_MS, T0, vkeyOf, writeExport, writeWal } from '../../test/support/export-log.js';

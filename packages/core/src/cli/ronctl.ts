@@ -5,7 +5,7 @@ import { loadConfigFile, type LoadedConfig } from '../config-file.js';
 import { CONFIG_KEYS, DEFAULT_KEYSTORE_DIR, MAX_WORKERS, redactUrlPassword, type AuditConfig } from '../config.js';
 import { AuditError, isAuditError } from '../errors.js';
 import { isValidOrigin } from '../log/checkpoint.js';
-import { toBase64 } from '../sign/base64.js';
+import { toBase64 } from '../prim/base64.js';
 import { generateKey, generatePqKey, listKeys, listPqKeys } from '../sign/keystore.js';
 import { formatVerifierKey } from '../sign/note.js';
 import { parseCheckpointNote, readOptional } from '../sinks/export/reader.js';

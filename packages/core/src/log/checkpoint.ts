@@ -1,5 +1,5 @@
 import { AuditError, assertBytes, invalidArgument } from '../errors.js';
-import { fromBase64, toBase64 } from '../sign/base64.js';
+import { fromBase64, toBase64 } from '../prim/base64.js';
 import { isValidKeyName } from '../sign/note.js';
 import { HASH_BYTES } from '../prim/hash.js';
 import { isRfc3339Millis } from '../prim/time.js';

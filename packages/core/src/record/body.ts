@@ -1,7 +1,7 @@
 import { invalidArgument } from '../errors.js';
 import { contentDigest, contentDigestStream, type Blake3Stream } from '../prim/hash.js';
 import { toHex } from '../prim/hex.js';
-import { toBase64 } from '../sign/base64.js';
+import { toBase64 } from '../prim/base64.js';
 import { canonicalize } from './canonical.js';
 import type { CapturedBody } from './record.js';
 

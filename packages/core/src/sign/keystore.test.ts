@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanup, keystoreWithKey, rejected, tempDir, TEST_KEY } from '../../test/support/engine.js';
 import { AuditError } from '../errors.js';
-import { fromBase64, toBase64 } from './base64.js';
+import { fromBase64, toBase64 } from '../prim/base64.js';
 import { verifyEd25519 } from './ed25519.js';
 import { generateKey, listKeys, loadSigner } from './keystore.js';
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { constants, promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { AuditError, invalidArgument } from '../errors.js';
-import { fromBase64, toBase64 } from './base64.js';
+import { fromBase64, toBase64 } from '../prim/base64.js';
 import { publicKeyFromSeed } from './ed25519.js';
 import { localSigner, type Signer } from './signer.js';
 import { mldsaKeypair, mldsaSign } from './mldsa.js';

@@ -1,7 +1,7 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { AuditError, assertBytes, assertString, invalidArgument } from '../errors.js';
-import { fromBase64, toBase64 } from './base64.js';
+import { fromBase64, toBase64 } from '../prim/base64.js';
 import { signEd25519, verifyEd25519, publicKeyFromSeed } from './ed25519.js';
 import { ML_DSA_44_PUBLIC_BYTES, ML_DSA_44_TYPE, mldsaVerify } from './mldsa.js';
 

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AuditError, isAuditError, type AuditErrorCode } from '../errors.js';
 import { parseCheckpoint } from '../log/checkpoint.js';
 import { toHex } from '../prim/hex.js';
-import { fromBase64 } from './base64.js';
+import { fromBase64 } from '../prim/base64.js';
 import { nativeEd25519 } from './ed25519-native.js';
 import { getEd25519Backend, pureEd25519, setEd25519Backend } from './ed25519.js';
 import { formatVerifierKey, keyIdHex, openNote, parseNote, parseVerifierKey, seedSigner, signNote, signNoteSync, type NoteSignature } from './note.js';

@@ -7,7 +7,7 @@ import { verifyLog } from '../verify/verify.js';
 import { generateKey } from './keystore.js';
 import { openNote, parseVerifierKey } from './note.js';
 import { ANNOTATION_BY, ANNOTATION_NEW, ANNOTATION_SIG, KEY_ANNOUNCE_ACTION, KEY_RETIRE_ACTION, keyAnnounceMessage } from './rotation.js';
-import { fromBase64 } from './base64.js';
+import { fromBase64 } from '../prim/base64.js';
 import { verifyEd25519 } from './ed25519.js';
 import { readWal } from '../sinks/wal/reader.js';
 

@@ -1,6 +1,6 @@
 import { assertString } from '../errors.js';
 import type { AuditEvent } from '../record/record.js';
-import { toBase64 } from './base64.js';
+import { toBase64 } from '../prim/base64.js';
 
 /**
  * Key rotation records (docs/format.md §12). These functions build the exact bytes the old key

@@ -11,7 +11,7 @@ import { toHex } from '../prim/hex.js';
 import { decodeBundle, encodeBundle } from '../log/tiles.js';
 import { prepareEvent, recordBytes } from '../record/record.js';
 import { createRedactor } from '../record/redact.js';
-import { fromBase64, toBase64 } from '../sign/base64.js';
+import { fromBase64, toBase64 } from '../prim/base64.js';
 import { pureEd25519, setEd25519Backend } from '../sign/ed25519.js';
 import { nativeEd25519 } from '../sign/ed25519-native.js';
 import { seedSigner, signNoteSync } from '../sign/note.js';

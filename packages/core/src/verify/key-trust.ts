@@ -1,5 +1,5 @@
 import { AuditError } from '../errors.js';
-import { fromBase64 } from '../sign/base64.js';
+import { fromBase64 } from '../prim/base64.js';
 import { verifyEd25519 } from '../sign/ed25519.js';
 import { formatVerifierKey, keyIdHex, parseVerifierKey, type VerifierKey } from '../sign/note.js';
 import { ANNOTATION_BY, ANNOTATION_NEW, ANNOTATION_RETIRED, ANNOTATION_SIG, keyAnnounceMessage, keyRetireMessage, KEY_ANNOUNCE_ACTION, KEY_RETIRE_ACTION } from '../sign/rotation.js';

@@ -5,7 +5,7 @@ import { isAuditError } from '../errors.js';
 import { leafHash } from '../prim/hash.js';
 import { canonicalBytes } from '../record/canonical.js';
 import { inclusionProof, leavesReader } from '../log/merkle.js';
-import { fromBase64, toBase64 } from '../sign/base64.js';
+import { fromBase64, toBase64 } from '../prim/base64.js';
 import { formatReceipt, parseReceipt, proveFromExport, RECEIPT_HEADER, verifyReceipt } from './receipt.js';
 import { buildRecords, seed, signCheckpoint, vkeyOf, writeExport } from '../../test/support/export-log.js';
 import { cleanup, tempDir } from '../../test/support/engine.js';

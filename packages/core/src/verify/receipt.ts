@@ -6,7 +6,7 @@ import { HASH_BYTES, leafHash, nodeHash } from '../prim/hash.js';
 import { equalBytes, inclusionProof, rootFromInclusionProof, splitPoint, type TreeReader } from '../log/merkle.js';
 import { TILE_WIDTH } from '../log/tiles.js';
 import { parseCanonical } from '../record/canonical.js';
-import { fromBase64, toBase64 } from '../sign/base64.js';
+import { fromBase64, toBase64 } from '../prim/base64.js';
 import { openNote, parseNote, parseVerifierKey } from '../sign/note.js';
 import type { FileOps } from '../sinks/fs.js';
 import { defaultFileOps, join, parseCheckpointNote, perfectRoot, readBundleEntries, readOptional, tileHashesOrRecompute } from '../sinks/export/reader.js';

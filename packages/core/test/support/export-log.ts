@@ -9,7 +9,7 @@ import { toHex } from '../../src/prim/hex.js';
 import { CompactRange } from '../../src/log/merkle.js';
 import { prepareEvent, prepareInternalEvent, recordBytes, RESERVED_ACTION_PREFIX, type AuditEvent } from '../../src/record/record.js';
 import { createRedactor } from '../../src/record/redact.js';
-import { toBase64 } from '../../src/sign/base64.js';
+import { toBase64 } from '../../src/prim/base64.js';
 import { signEd25519 } from '../../src/sign/ed25519.js';
 import { formatVerifierKey, seedSigner, signNoteSync } from '../../src/sign/note.js';
 import { ExportWriter } from '../../src/sinks/export/writer.js';
