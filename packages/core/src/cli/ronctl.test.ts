@@ -183,6 +183,27 @@ describe('ronctl audit verify', () => {
     expect(JSON.parse(bad.out)).toMatchObject({ ok: false, wal: { ok: false, mismatch: { seq: 500 } } });
   });
 
+  it('--workers N gives the same verdict with bundle workers, and a bad N is a usage error (exit 2)', async () => {
+    for (const n of ['0', '2']) {
+      const r = await run(['audit', 'verify', '--export-dir', 'export', '--key', V1, '--workers', n, '--json']);
+      expect(r.code, r.err).toBe(0);
+      expect(JSON.parse(r.out)).toMatchObject({ ok: true, size: 700, verified: 700 });
+    }
+    const d = join(base, 'tampered-workers');
+    await writeExport(d, records, [700]);
+    const bundle = await readFile(join(d, 'tile/entries/001'));
+    bundle[bundle.indexOf('"id":"rec-300"') + 8]! ^= 1;
+    await writeFile(join(d, 'tile/entries/001'), bundle);
+    const bad = await run(['audit', 'verify', '--export-dir', 'tampered-workers', '--key', V1, '--workers', '2']);
+    expect(bad.code).toBe(1);
+    expect(bad.out).toMatch(/^FAIL: chain_broken: record 301/);
+    for (const n of ['-1', '1.5', 'two', '65', '007', '']) {
+      const r = await run(['audit', 'verify', '--export-dir', 'export', '--key', V1, '--workers', n]);
+      expect(r.code, `--workers ${JSON.stringify(n)}`).toBe(2);
+      expect(r.err).toMatch(/--workers/);
+    }
+  });
+
   it('shows progress on a terminal only', async () => {
     const tty = await run(['audit', 'verify', '--export-dir', 'export', '--key', V1], { isTTY: true });
     expect(tty.err).toContain('\rverifying: 700 / 700 records (100%)');

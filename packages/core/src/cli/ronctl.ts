@@ -131,6 +131,14 @@ function required(values: Values, name: string): string {
 }
 
 /** RFC 3339 (any offset) or milliseconds since the epoch. */
+/** --workers N: a whole number 0–64, or undefined for the verifier's default. */
+function workersOf(values: Values): number | undefined {
+  const text = str(values, 'workers');
+  if (text === undefined) return undefined;
+  if (!/^(0|[1-9][0-9]?)$/.test(text) || Number(text) > 64) throw new UsageError(`--workers: expected a number of threads from 0 to 64, got ${JSON.stringify(text)}`);
+  return Number(text);
+}
+
 function parseTime(flag: string, text: string): number {
   if (/^[0-9]+$/.test(text)) return Number(text);
   const t = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?$/i.test(text) ? Date.parse(text) : Number.NaN;
@@ -226,7 +234,7 @@ const auditVerify: Command = {
   summary: 'verify an export directory: signatures, key history, chain, tree, tiles',
   help: `Usage: ronctl audit verify --export-dir DIR [--full | --since TS --until TS]
                           [--key VKEY ... | --key-file FILE | --keystore-dir DIR]
-                          [--trusted-checkpoint FILE] [--wal-dir DIR] [--json]
+                          [--trusted-checkpoint FILE] [--wal-dir DIR] [--workers N] [--json]
 
 Verifies the export (docs/format.md §10): the checkpoint's signature under the keys trusted at
 its size (walking key announcements and retirements from the trust root, §12), every record's
@@ -247,6 +255,9 @@ hash tile present.
   --trusted-checkpoint FILE a signed checkpoint you saw earlier: the log must be at least that
                             large and extend it (detects roll-back and forks)
   --wal-dir DIR             also check that the write-ahead log holds exactly the published records
+  --workers N               threads that check whole 256-record bundles in parallel (0: none).
+                            Default: one per core, at most 4, from 262,144 records up. The
+                            verdict and the report are the same for every N
   --json                    print the report as JSON
   --pg URL                  verify a PostgreSQL audit database instead of an export directory
                             (its own flags: ronctl audit verify --pg URL --help)
@@ -262,11 +273,13 @@ naming the first bad seq range, record and time, values shown as JSON); 2 usage 
     until: { type: 'string' },
     'trusted-checkpoint': { type: 'string' },
     'wal-dir': { type: 'string' },
+    workers: { type: 'string' },
     json: { type: 'boolean' },
     ...KEY_OPTIONS,
   },
   async run(values, _pos, ctx) {
     const dir = ctx.path(required(values, 'export-dir'));
+    workersOf(values); // a bad --workers is a usage error before any file is read
     const walDir = str(values, 'wal-dir') === undefined ? undefined : ctx.path(str(values, 'wal-dir')!);
     // An engine with worker lanes exports one log per lane under <dir>/lane-<i> (docs/scaling.md).
     const lanes = await laneDirNames(nodeFileOps, dir);
@@ -329,6 +342,7 @@ async function verifyExportDir(values: Values, ctx: Context, dir: string, walDir
   const trustedCheckpoint = trustedFile === undefined ? undefined : await readFile(ctx.path(trustedFile), 'utf8');
   const keys = await trustedKeys(values, ctx, () => exportOrigin(ctx, dir));
   const windowed = since !== undefined || until !== undefined;
+  const workers = workersOf(values);
   const progress = ctx.progress(`verifying${prefix ? ` ${prefix.slice(0, -2)}` : ''}`);
   let report: ExportVerifyReport;
   try {
@@ -340,6 +354,7 @@ async function verifyExportDir(values: Values, ctx: Context, dir: string, walDir
       ...(since !== undefined ? { since } : {}),
       ...(until !== undefined ? { until } : {}),
       ...(trustedCheckpoint !== undefined ? { trustedCheckpoint } : {}),
+      ...(workers !== undefined ? { workers } : {}),
     });
   } finally {
     progress.end();

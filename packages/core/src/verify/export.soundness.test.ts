@@ -81,6 +81,7 @@ beforeAll(async () => {
 afterAll(cleanup);
 
 const enc = new TextEncoder();
+const NOW = Date.parse('2026-11-28T00:00:00.000Z');
 
 function indexOfBytes(hay: Uint8Array, needle: Uint8Array, from = 0): number {
   outer: for (let i = from; i <= hay.length - needle.length; i++) {
@@ -195,7 +196,10 @@ describe('export verifier: tamper vectors', () => {
       const [from, size] = c.trusted.split(':');
       trustedCheckpoint = bases.get(from!)!.notes.get(Number(size));
     }
-    const report = await verifyExport({ dir, keys: KEYS, ...(trustedCheckpoint ? { trustedCheckpoint } : {}), ...(c.full === false ? { full: false } : {}) });
+    const opts = { dir, keys: KEYS, now: () => NOW, ...(trustedCheckpoint ? { trustedCheckpoint } : {}), ...(c.full === false ? { full: false } : {}) };
+    const report = await verifyExport({ ...opts, workers: 0 });
+    // Bundle workers never change a report: the full bundles 0 and 1 go to two workers.
+    expect(await verifyExport({ ...opts, workers: 2 })).toEqual(report);
     if (c.expect.ok) {
       expect(report.failure).toBeNull();
       expect(report.size).toBe(c.expect.size);
@@ -276,8 +280,10 @@ describe('export verifier: random byte flips', () => {
       const flipped = Buffer.from(original);
       flipped[offset]! ^= xor;
       await writeFile(join(dir, f), flipped);
-      const report = await verifyExport({ dir, keys: KEYS });
+      const report = await verifyExport({ dir, keys: KEYS, now: () => NOW, workers: 0 });
       if (report.ok) undetected.push(`${f}@${offset}^${xor}`);
+      // Every tenth trial, with bundle workers too: the same report, byte for byte.
+      if (trial % 10 === 0) expect(await verifyExport({ dir, keys: KEYS, now: () => NOW, workers: 2 }), `${f}@${offset}^${xor}`).toEqual(report);
       perFile.set(f, (perFile.get(f) ?? 0) + 1);
       await writeFile(join(dir, f), original);
     }

@@ -8,9 +8,12 @@ import { verifyEd25519 } from '../sign/ed25519.js';
 import { mldsaVerify } from '../sign/mldsa.js';
 import { formatVerifierKey, openNote, parseVerifierKey, type VerifierKey } from '../sign/note.js';
 import type { FileOps } from '../sinks/fs.js';
+import type { BundleVerdict } from './bundle-check.js';
+import type { BundlePool } from './export-pool.js';
 import { CanonicalScanner } from './canonical-scan.js';
-import { checkFields, shown, type FieldFailureReason } from './fields.js';
-import { applyKeyRecord, assertDistinctKeys, isKeyAction } from './key-trust.js';
+import { shown, type FieldFailureReason } from './fields.js';
+import { checkRecord, inWindow, isKeyRecord, parseRecord, timeOf } from './record-check.js';
+import { applyKeyRecord, assertDistinctKeys } from './key-trust.js';
 import { installBackends } from '../backends.js';
 import { hexInto, leafOf, sha256Latin1For, TileWalker } from './tree-walk.js';
 import { defaultFileOps, inventory, join, parseCheckpointNote, partialOf, readOptional, readTileHashes, type ExportCheckpoint, type TileInventory } from '../sinks/export/reader.js';
@@ -98,6 +101,15 @@ export interface ExportVerifyOptions {
    * whatever is installed (the pure-JavaScript backends unless an engine installed others).
    */
   readonly crypto?: 'auto' | 'pure';
+  /**
+   * Worker threads that check whole entry bundles in parallel (docs/performance.md "Verifier").
+   * Default: one per core, at most 4 (none on one core), for an export of ≥ 262,144 records with
+   * crypto 'auto' (smaller ones do not pay for starting the threads); 0 checks everything on this
+   * thread. Given explicitly, it is used for any export of two bundles (512 records) or more.
+   * The report is the same either way: any bundle a worker does not pass plainly (a failure, a key
+   * record, a trusted checkpoint inside it) is checked again on this thread, which writes the report.
+   */
+  readonly workers?: number;
   /** Clock for checkpointAgeMs (tests). */
   readonly now?: () => number;
 }
@@ -143,29 +155,6 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return equalBytes(a, b);
 }
 
-const utf8Strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-type Utf8Slice = (this: Uint8Array, start: number, end: number) => string;
-const nodeUtf8Slice = (NodeBuffer as { prototype?: { utf8Slice?: Utf8Slice } } | undefined)?.prototype?.utf8Slice;
-
-/**
- * A record already scanned as canonical: JSON.parse cannot fail. The scan has also proven the
- * bytes strict UTF-8, so on Node the decoding skips a second validation (Buffer's utf8Slice,
- * ~0.2 µs against ~0.4 µs for a fatal TextDecoder on a 700-byte record).
- */
-function parseRecord(bytes: Uint8Array): Record<string, unknown> {
-  return JSON.parse(nodeUtf8Slice !== undefined ? nodeUtf8Slice.call(bytes, 0, bytes.length) : utf8Strict.decode(bytes)) as Record<string, unknown>;
-}
-
-function timeOf(scanner: CanonicalScanner): string | null {
-  const t = scanner.members.time;
-  return t?.kind === 's' ? scanner.stringOf(t) : null;
-}
-
-function inWindow(time: string | null, since: number, until: number): boolean {
-  const t = time === null ? Number.NaN : Date.parse(time);
-  return t >= since && t <= until;
-}
-
 function firstDifference(a: Uint8Array, b: Uint8Array): number {
   const len = Math.min(a.length, b.length);
   for (let i = 0; i < len; i++) if (a[i] !== b[i]) return Math.floor(i / TILE_HASH_BYTES);
@@ -185,6 +174,25 @@ function checkOptions(opts: ExportVerifyOptions): void {
   if (opts.full !== undefined && typeof opts.full !== 'boolean') throw invalidArgument('full', 'a boolean', opts.full);
   if (opts.onProgress !== undefined && typeof opts.onProgress !== 'function') throw invalidArgument('onProgress', 'a function', opts.onProgress);
   if (opts.crypto !== undefined && opts.crypto !== 'auto' && opts.crypto !== 'pure') throw invalidArgument('crypto', '"auto" or "pure"', opts.crypto);
+  if (opts.workers !== undefined && (typeof opts.workers !== 'number' || !Number.isSafeInteger(opts.workers) || opts.workers < 0 || opts.workers > 64)) {
+    throw invalidArgument('workers', 'a whole number of worker threads, 0–64 (0: verify on this thread)', opts.workers);
+  }
+}
+
+/**
+ * Exports smaller than this are verified on the calling thread unless `workers` says otherwise:
+ * a fresh worker costs ~140 ms to load and runs cold for its first ~10,000 records, which the
+ * 2-core machine of docs/performance.md only wins back past ~200,000 records.
+ */
+const MIN_RECORDS_FOR_WORKERS = 1024 * TILE_WIDTH;
+
+/** The bundle workers for this pass, or null: none asked for, too small an export, a record callback (readExportRange), or pure crypto. */
+async function openPool(opts: ExportVerifyOptions, size: number, window: { hasWindow: boolean; since: number; until: number }, tiles: boolean, withCallback: boolean): Promise<BundlePool | null> {
+  if (withCallback || opts.crypto === 'pure' || opts.workers === 0 || size < 2 * TILE_WIDTH) return null;
+  if (opts.workers === undefined && size < MIN_RECORDS_FOR_WORKERS) return null;
+  if (typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node !== 'string') return null;
+  const { BundlePool, defaultWorkers } = await import('./export-pool.js');
+  return BundlePool.open(opts.workers ?? defaultWorkers(), window, tiles);
 }
 
 interface ScanState {
@@ -265,159 +273,177 @@ async function scan(opts: ExportVerifyOptions, ops: FileOps, st: ScanState, onRe
   st.origin = origin;
   st.size = size;
   st.checkpoint = cp;
-  const whole: [number, number] | null = size > 0 ? [0, size - 1] : null;
-  if (![...st.trusted.values()].some((k) => k.name === origin)) {
-    throw found('key_untrusted', `none of the trusted keys is for the log ${JSON.stringify(origin)} (a key's name is its log's origin)`, whole);
-  }
-  // Format §6 rule 2, checked before the long pass: a trusted key's signature that fails rejects the note.
-  const signed = utf8.encode(cpn.parsed.text);
-  for (const sig of cpn.parsed.signatures) {
-    for (const k of st.trusted.values()) {
-      if (k.name === sig.name && k.keyId === sig.keyId && !(k.alg === 'ml-dsa-44' ? mldsaVerify : verifyEd25519)(k.publicKey, signed, sig.signature)) {
-        throw found('signature_invalid', `checkpoint signature by ${vkeyOf(k)} does not verify`, whole);
-      }
-    }
-  }
-
-  // The auditor's earlier checkpoint: the log must be at least that large and extend it.
-  let trusted: Checkpoint | undefined;
-  let trustedNote: string | undefined;
-  let trustedOpened = false;
-  if (opts.trustedCheckpoint !== undefined) {
-    let t: ExportCheckpoint;
-    try {
-      t = parseCheckpointNote(opts.trustedCheckpoint);
-    } catch (err) {
-      throw new AuditError('AUDIT_INVALID_ARGUMENT', `trustedCheckpoint: ${(err as Error).message}`, { argument: 'trustedCheckpoint' });
-    }
-    trusted = t.checkpoint;
-    trustedNote = t.note;
-    if (trusted.origin !== origin) throw found('origin_mismatch', `the trusted checkpoint is for ${JSON.stringify(trusted.origin)}, this export is ${JSON.stringify(origin)}`, null);
-    try {
-      openNote(trustedNote, [...st.trusted.values()]);
-      trustedOpened = true;
-    } catch {
-      // Maybe signed by a key announced later in the log: checked again at its size.
-    }
-    if (trusted.size > size) {
-      if (!trustedOpened) throw new AuditError('AUDIT_SIGNATURE_INVALID', 'the trusted checkpoint is not signed by any of the given keys', { argument: 'trustedCheckpoint' });
-      throw found('rolled_back', `the export's checkpoint has size ${size}, smaller than the trusted checkpoint's ${trusted.size}: records ${size}–${trusted.size - 1} were cut or the checkpoint was rolled back`, [size, trusted.size - 1]);
-    }
-  }
-  const sha256 = sha256Latin1For();
-  const walker = new TileWalker(full, sha256);
-  const checkTrusted = (): void => {
-    if (trusted === undefined || walker.size !== trusted.size) return;
-    if (!trustedOpened) {
-      try {
-        openNote(trustedNote!, [...st.trusted.values()]);
-      } catch {
-        throw new AuditError('AUDIT_SIGNATURE_INVALID', `the trusted checkpoint is not signed by a key trusted at its size ${trusted.size}`, { argument: 'trustedCheckpoint' });
-      }
-    }
-    if (!equalBytes(walker.root(), trusted.root)) {
-      throw found('forked', `the first ${trusted.size} records do not have the trusted checkpoint's root: this log is not an extension of the one you saw`, trusted.size > 0 ? [0, trusted.size - 1] : null);
-    }
-  };
-  checkTrusted();
-
-  const inv = await inventory(ops, dir);
   const hasWindow = opts.since !== undefined || opts.until !== undefined;
   const since = opts.since ?? -Infinity;
   const until = opts.until ?? Infinity;
-  const scanner = new CanonicalScanner();
-  const prevHex = new Uint8Array(64);
-  hexInto(prevHex, genesis(origin));
-  const bundles = Math.ceil(size / TILE_WIDTH);
-
-  type Fetched = { bytes: Uint8Array | null; exact: boolean; path: string; tile: Uint8Array | null | undefined };
-  const fetch = async (b: number): Promise<Fetched> => {
-    const count = Math.min(TILE_WIDTH, size - b * TILE_WIDTH);
-    const exactPath = tilePath('entries', b, count);
-    const tileP = full && count === TILE_WIDTH ? readOptional(ops, join(dir, tilePath(0, b))) : Promise.resolve(undefined);
-    let bytes = await readOptional(ops, join(dir, exactPath));
-    let path = exactPath;
-    if (bytes === null && count < TILE_WIDTH) {
-      // As a tlog client would: the partial bundle may be gone once the full one exists.
-      for (const alt of [tilePath('entries', b), ...inv.partials('entries', b).filter((w) => w > count).map((w) => tilePath('entries', b, w))]) {
-        bytes = await readOptional(ops, join(dir, alt));
-        if (bytes !== null) {
-          path = alt;
-          break;
+  // Started first, so that the workers load while this thread checks the checkpoint and lists the tiles.
+  const pool = await openPool(opts, size, { hasWindow, since, until }, full, onRecord !== undefined);
+  try {
+    const whole: [number, number] | null = size > 0 ? [0, size - 1] : null;
+    if (![...st.trusted.values()].some((k) => k.name === origin)) {
+      throw found('key_untrusted', `none of the trusted keys is for the log ${JSON.stringify(origin)} (a key's name is its log's origin)`, whole);
+    }
+    // Format §6 rule 2, checked before the long pass: a trusted key's signature that fails rejects the note.
+    const signed = utf8.encode(cpn.parsed.text);
+    for (const sig of cpn.parsed.signatures) {
+      for (const k of st.trusted.values()) {
+        if (k.name === sig.name && k.keyId === sig.keyId && !(k.alg === 'ml-dsa-44' ? mldsaVerify : verifyEd25519)(k.publicKey, signed, sig.signature)) {
+          throw found('signature_invalid', `checkpoint signature by ${vkeyOf(k)} does not verify`, whole);
         }
       }
     }
-    return { bytes, exact: path === exactPath, path, tile: await tileP };
-  };
 
-  // Read ahead a few bundles so the file reads overlap the hashing (memory: READ_AHEAD bundles).
-  const ahead: Promise<Fetched>[] = [];
-  let queued = 0;
-  const refill = (): void => {
-    while (queued < bundles && ahead.length < READ_AHEAD) {
-      const p = fetch(queued++);
-      p.catch(() => undefined); // a read-ahead that fails is reported when awaited
-      ahead.push(p);
+    // The auditor's earlier checkpoint: the log must be at least that large and extend it.
+    let trusted: Checkpoint | undefined;
+    let trustedNote: string | undefined;
+    let trustedOpened = false;
+    if (opts.trustedCheckpoint !== undefined) {
+      let t: ExportCheckpoint;
+      try {
+        t = parseCheckpointNote(opts.trustedCheckpoint);
+      } catch (err) {
+        throw new AuditError('AUDIT_INVALID_ARGUMENT', `trustedCheckpoint: ${(err as Error).message}`, { argument: 'trustedCheckpoint' });
+      }
+      trusted = t.checkpoint;
+      trustedNote = t.note;
+      if (trusted.origin !== origin) throw found('origin_mismatch', `the trusted checkpoint is for ${JSON.stringify(trusted.origin)}, this export is ${JSON.stringify(origin)}`, null);
+      try {
+        openNote(trustedNote, [...st.trusted.values()]);
+        trustedOpened = true;
+      } catch {
+        // Maybe signed by a key announced later in the log: checked again at its size.
+      }
+      if (trusted.size > size) {
+        if (!trustedOpened) throw new AuditError('AUDIT_SIGNATURE_INVALID', 'the trusted checkpoint is not signed by any of the given keys', { argument: 'trustedCheckpoint' });
+        throw found('rolled_back', `the export's checkpoint has size ${size}, smaller than the trusted checkpoint's ${trusted.size}: records ${size}–${trusted.size - 1} were cut or the checkpoint was rolled back`, [size, trusted.size - 1]);
+      }
     }
-  };
-  for (let b = 0; b < bundles; b++) {
-    refill();
-    const got = await ahead.shift()!;
-    const start = b * TILE_WIDTH;
-    const count = Math.min(TILE_WIDTH, size - start);
-    const range: [number, number] = [start, start + count - 1];
-    if (got.bytes === null) throw found('truncated', `entry bundle ${tilePath('entries', b, count)} is missing: the checkpoint covers ${size} records`, range, start);
-    const entries = decodeBundle(got.bytes);
-    if (entries === null) throw found('bundle_malformed', `entry bundle ${got.path}: a length prefix runs past the end of the file`, range, start);
-    const n = Math.min(entries.length, count);
-    for (let i = 0; i < n; i++) {
-      const seq = start + i;
-      const bytes = entries[i]!;
-      if (!scanner.scan(bytes)) throw found('not_canonical', `record ${seq} is not RFC 8785 canonical JSON: ${scanner.error} (byte ${scanner.errorAt})`, range, seq);
-      const m = scanner.members;
-      // Values are printed as JSON, so "1" (a string) never reads as the number 1 in a report.
-      if (m.v?.kind !== 'n' || scanner.numberOf(m.v) !== 1) throw found('bad_version', `record ${seq}: format version ${shown(parseRecord(bytes)['v'])}, expected the number 1`, range, seq, timeOf(scanner));
-      if (m.seq?.kind !== 'n' || scanner.numberOf(m.seq) !== seq) {
-        throw found('bad_seq', `record at position ${seq} says seq ${shown(parseRecord(bytes)['seq'])} (an entry was deleted, duplicated, moved or inserted)`, range, seq, timeOf(scanner));
+    const sha256 = sha256Latin1For();
+    const walker = new TileWalker(full, sha256);
+    const checkTrusted = (): void => {
+      if (trusted === undefined || walker.size !== trusted.size) return;
+      if (!trustedOpened) {
+        try {
+          openNote(trustedNote!, [...st.trusted.values()]);
+        } catch {
+          throw new AuditError('AUDIT_SIGNATURE_INVALID', `the trusted checkpoint is not signed by a key trusted at its size ${trusted.size}`, { argument: 'trustedCheckpoint' });
+        }
       }
-      if (!scanner.equalsBytes(m.prev, prevHex)) throw found('chain_broken', `record ${seq}: prev does not match the hash of record ${seq - 1 < 0 ? 'the genesis link' : seq - 1}`, range, seq, timeOf(scanner));
-      const rec = parseRecord(bytes);
-      const bad = checkFields(rec);
-      if (bad !== null) throw found(bad.reason, `record ${seq}: ${bad.message}`, range, seq, timeOf(scanner));
-      if (isKeyAction(rec['action'])) {
-        const why = applyKeyRecord(st.trusted, origin, rec, seq);
-        if (why !== null) throw found('key_untrusted', `record ${seq} (${shown(rec['action'])}): ${why}`, range, seq, timeOf(scanner));
+      if (!equalBytes(walker.root(), trusted.root)) {
+        throw found('forked', `the first ${trusted.size} records do not have the trusted checkpoint's root: this log is not an extension of the one you saw`, trusted.size > 0 ? [0, trusted.size - 1] : null);
       }
-      hexInto(prevHex, nextLink(bytes));
-      walker.append(leafOf(bytes, sha256));
-      st.verified = seq + 1;
-      if (!hasWindow || inWindow(timeOf(scanner), since, until)) {
-        st.inRange++;
-        if (onRecord !== undefined) onRecord(seq, bytes, rec);
+    };
+    checkTrusted();
+
+    const inv = await inventory(ops, dir);
+    const scanner = new CanonicalScanner();
+    const prevHex = new Uint8Array(64);
+    hexInto(prevHex, genesis(origin));
+    const bundles = Math.ceil(size / TILE_WIDTH);
+
+    await scanBundles();
+
+    async function scanBundles(): Promise<void> {
+      type Fetched = { bytes: Uint8Array | null; exact: boolean; path: string; tile: Uint8Array | null | undefined; verdict: Promise<BundleVerdict | null> | null };
+      const fetch = async (b: number): Promise<Fetched> => {
+        const count = Math.min(TILE_WIDTH, size - b * TILE_WIDTH);
+        const exactPath = tilePath('entries', b, count);
+        const tileP = full && count === TILE_WIDTH ? readOptional(ops, join(dir, tilePath(0, b))) : Promise.resolve(undefined);
+        let bytes = await readOptional(ops, join(dir, exactPath));
+        let path = exactPath;
+        if (bytes === null && count < TILE_WIDTH) {
+          // As a tlog client would: the partial bundle may be gone once the full one exists.
+          for (const alt of [tilePath('entries', b), ...inv.partials('entries', b).filter((w) => w > count).map((w) => tilePath('entries', b, w))]) {
+            bytes = await readOptional(ops, join(dir, alt));
+            if (bytes !== null) {
+              path = alt;
+              break;
+            }
+          }
+        }
+        // A full bundle goes to a worker as soon as it is read; the verdict is used in bundle order.
+        const verdict = pool !== null && bytes !== null && count === TILE_WIDTH ? pool.run(bytes, b * TILE_WIDTH) : null;
+        return { bytes, exact: path === exactPath, path, tile: await tileP, verdict };
+      };
+
+      // Read ahead a few bundles so the file reads overlap the hashing (memory: that many bundles),
+      // and, with workers, enough that each always has the next bundle waiting.
+      const ahead: Promise<Fetched>[] = [];
+      let queued = 0;
+      const readAhead = pool === null ? READ_AHEAD : READ_AHEAD * (1 + pool.size);
+      const refill = (): void => {
+        while (queued < bundles && ahead.length < readAhead) {
+          const p = fetch(queued++);
+          p.catch(() => undefined); // a read-ahead that fails is reported when awaited
+          ahead.push(p);
+        }
+      };
+      for (let b = 0; b < bundles; b++) {
+        refill();
+        const got = await ahead.shift()!;
+        const start = b * TILE_WIDTH;
+        const count = Math.min(TILE_WIDTH, size - start);
+        const range: [number, number] = [start, start + count - 1];
+        if (got.bytes === null) throw found('truncated', `entry bundle ${tilePath('entries', b, count)} is missing: the checkpoint covers ${size} records`, range, start);
+        const entries = decodeBundle(got.bytes);
+        if (entries === null) throw found('bundle_malformed', `entry bundle ${got.path}: a length prefix runs past the end of the file`, range, start);
+        const verdict = got.verdict === null ? null : await got.verdict;
+        // A worker's verdict stands for the bundle only when it joins the log here: its record 0
+        // carries the link before it, and no trusted checkpoint ends inside it (checkTrusted runs per record).
+        if (verdict !== null && sameBytes(verdict.firstPrev, prevHex) && (trusted === undefined || trusted.size <= start || trusted.size >= start + TILE_WIDTH)) {
+          walker.appendSubtree(verdict.root, verdict.tile);
+          prevHex.set(verdict.lastPrev);
+          st.verified = start + TILE_WIDTH;
+          st.inRange += verdict.inRange;
+          if (trusted !== undefined) checkTrusted();
+        } else {
+          const n = Math.min(entries.length, count);
+          for (let i = 0; i < n; i++) {
+            const seq = start + i;
+            const bytes = entries[i]!;
+            const bad = checkRecord(scanner, bytes, seq, prevHex);
+            if (bad !== null) throw found(bad.reason, bad.message, range, seq, bad.time);
+            const key = isKeyRecord(scanner, bytes);
+            const rec = key || onRecord !== undefined ? parseRecord(bytes) : null;
+            if (key) {
+              const why = applyKeyRecord(st.trusted, origin, rec!, seq);
+              if (why !== null) throw found('key_untrusted', `record ${seq} (${shown(rec!['action'])}): ${why}`, range, seq, timeOf(scanner));
+            }
+            hexInto(prevHex, nextLink(bytes));
+            walker.append(leafOf(bytes, sha256));
+            st.verified = seq + 1;
+            if (!hasWindow || inWindow(timeOf(scanner), since, until)) {
+              st.inRange++;
+              if (onRecord !== undefined) onRecord(seq, bytes, rec!);
+            }
+            if (trusted !== undefined) checkTrusted();
+          }
+        }
+        if (entries.length < count) throw found('truncated', `entry bundle ${got.path} holds ${entries.length} records, the checkpoint needs ${count}`, range, start + entries.length);
+        if (got.exact && entries.length > count) throw found('bundle_malformed', `entry bundle ${got.path} holds ${entries.length} records, expected ${count}`, range);
+        if (full) {
+          await checkOlderBundles(ops, dir, inv, b, count, got.bytes, entries, range);
+          for (const t of walker.completed) await checkTile(ops, dir, inv, t.level, t.n, TILE_WIDTH, t.bytes, size, t.level === 0 ? got.tile : undefined);
+          walker.completed = [];
+        }
+        opts.onProgress?.(start + count, size);
       }
-      if (trusted !== undefined) checkTrusted();
     }
-    if (entries.length < count) throw found('truncated', `entry bundle ${got.path} holds ${entries.length} records, the checkpoint needs ${count}`, range, start + entries.length);
-    if (got.exact && entries.length > count) throw found('bundle_malformed', `entry bundle ${got.path} holds ${entries.length} records, expected ${count}`, range);
     if (full) {
-      await checkOlderBundles(ops, dir, inv, b, count, got.bytes, entries, range);
-      for (const t of walker.completed) await checkTile(ops, dir, inv, t.level, t.n, TILE_WIDTH, t.bytes, size, t.level === 0 ? got.tile : undefined);
-      walker.completed = [];
+      // The right edge: the partial tile each level has at this size, and older partials of it.
+      for (let level = 0; ; level++) {
+        const { n, width } = partialOf(size, level);
+        if (n === 0 && width === 0) break;
+        if (width === 0) continue;
+        await checkTile(ops, dir, inv, level, n, width, walker.buffers[level]!.subarray(0, width * TILE_HASH_BYTES), size, undefined);
+      }
     }
-    opts.onProgress?.(start + count, size);
+    const opened = openWithTrusted(cpn.note, st);
+    if (opened !== null) throw found(opened.reason, opened.message, whole);
+    if (!equalBytes(walker.root(), cp.root)) throw found('root_mismatch', `the root of the ${size} records does not match the signed checkpoint`, whole);
+  } finally {
+    await pool?.close();
   }
-  if (full) {
-    // The right edge: the partial tile each level has at this size, and older partials of it.
-    for (let level = 0; ; level++) {
-      const { n, width } = partialOf(size, level);
-      if (n === 0 && width === 0) break;
-      if (width === 0) continue;
-      await checkTile(ops, dir, inv, level, n, width, walker.buffers[level]!.subarray(0, width * TILE_HASH_BYTES), size, undefined);
-    }
-  }
-  const opened = openWithTrusted(cpn.note, st);
-  if (opened !== null) throw found(opened.reason, opened.message, whole);
-  if (!equalBytes(walker.root(), cp.root)) throw found('root_mismatch', `the root of the ${size} records does not match the signed checkpoint`, whole);
 }
 
 function openWithTrusted(note: string, st: ScanState): { reason: ExportFailureReason; message: string } | null {

@@ -55,6 +55,35 @@ export class TileWalker {
     this.size++;
   }
 
+  /**
+   * Append a whole aligned bundle at once: the 256 leaves whose hashes are `tile` (level-0 tile,
+   * 8192 bytes; only read with `keep`) and whose perfect subtree has root `root`. The same state,
+   * completed tiles and order of level hashes as 256 append() calls; the size must be a multiple of 256.
+   */
+  appendSubtree(root: Uint8Array, tile: Uint8Array | null): void {
+    if (this.size % TILE_WIDTH !== 0 || root.length !== 32) throw new RangeError(`appendSubtree at size ${this.size} (must be a multiple of ${TILE_WIDTH}) with a ${root.length}-byte root`);
+    let h = latin1Of(root);
+    if (this.keep) {
+      if (tile === null || tile.length !== TILE_WIDTH * TILE_HASH_BYTES) throw new RangeError('appendSubtree needs the bundle\'s level-0 tile');
+      const buf = (this.buffers[0] ??= new Uint8Array(TILE_WIDTH * TILE_HASH_BYTES));
+      buf.set(tile);
+      const count = (this.counts[0] ?? 0) + TILE_WIDTH;
+      this.counts[0] = count;
+      this.completed.push({ level: 0, n: count / TILE_WIDTH - 1, bytes: buf.slice() });
+      this.levelHash(1, h);
+    }
+    let count = this.size / TILE_WIDTH;
+    let height = 8;
+    while (count % 2 === 1) {
+      h = this.node(this.stack.pop()!, h);
+      count = (count - 1) / 2;
+      height++;
+      if (this.keep && height % 8 === 0) this.levelHash(height / 8, h);
+    }
+    this.stack.push(h);
+    this.size += TILE_WIDTH;
+  }
+
   private levelHash(level: number, h: string): void {
     const buf = (this.buffers[level] ??= new Uint8Array(TILE_WIDTH * TILE_HASH_BYTES));
     const count = this.counts[level] ?? 0;

@@ -332,6 +332,7 @@ const matrix: Record<string, Row[]> = {
     ...each('keys', [['null', null], ['empty', []], ['string', cpVector.vkey]], (v) => api.verifyExport({ dir: '/nonexistent', keys: v } as never)),
     // Format §6 rule 4: the same verifier key given twice is ambiguous, refused before any file is read.
     ['keys = the same verifier key twice', () => api.verifyExport({ dir: '/nonexistent', keys: [cpVector.vkey, cpVector.vkey] }), code('AUDIT_KEY_INVALID')],
+    ...each('workers', [['negative', -1], ['fraction', 1.5], ['string', '2'], ['NaN', Number.NaN], ['Infinity', Infinity], ['too many', 65], ['null', null]], (v) => api.verifyExport({ dir: '/nonexistent', keys: [cpVector.vkey], workers: v } as never)),
   ],
   verifyLaneSet: [
     ...each('options', [['undefined', undefined], ['null', null], ['number', 1], ['string', '/tmp']], (v) => api.verifyLaneSet(v)),
