@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toBase64 } from '../prim/base64.js';
 import { publicKeyFromSeed } from '../sign/ed25519.js';
+import { seedSigner, signNoteSync } from '../sign/note.js';
 import { main, type CliIo } from './ronctl.js';
 import { buildRecords, ORIGIN, seed, signCheckpoint, STEP_MS, T0, vkeyOf, writeExport, writeWal } from '../../test/support/export-log.js';
 import { cleanup, tempDir } from '../../test/support/engine.js';
@@ -181,6 +182,17 @@ describe('ronctl audit verify', () => {
     const bad = await run(['audit', 'verify', '--export-dir', 'export', '--key', V1, '--wal-dir', 'wal-other', '--json']);
     expect(bad.code).toBe(1);
     expect(JSON.parse(bad.out)).toMatchObject({ ok: false, wal: { ok: false, mismatch: { seq: 500 } } });
+  });
+
+  it('a key of another log signs this one (issue 14 item 4): trusted for its own log, it does not count for this one', async () => {
+    const EVIL = 'audit.test.example/evil';
+    const d = join(base, 'signed-by-other-log');
+    await writeExport(d, records, [700]);
+    const note = await readFile(join(d, 'checkpoint'), 'utf8');
+    await writeFile(join(d, 'checkpoint'), signNoteSync(note.slice(0, note.lastIndexOf('\n\n') + 1), [seedSigner(EVIL, seed(9))]));
+    const r = await run(['audit', 'verify', '--export-dir', 'signed-by-other-log', '--key', V1, '--key', vkeyOf(seed(9), EVIL)]);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/^FAIL: key_untrusted: .*keys named for other logs do not count/);
   });
 
   it('--workers N gives the same verdict with bundle workers, and a bad N is a usage error (exit 2)', async () => {

@@ -35,6 +35,8 @@ interface Edit {
   text?: string;
   timeLine?: string;
   append?: string[];
+  /** For resign: the key name of each seed (default the log's origin). */
+  names?: string[];
 }
 
 interface Case {
@@ -42,6 +44,8 @@ interface Case {
   base?: string;
   full?: boolean;
   trusted?: number | string;
+  /** Keys of other logs the verifier is also given (format §6: they must not count for this one). */
+  alsoTrust?: { origin: string; seed: number }[];
   tamper: Edit[];
   expect: { ok?: boolean; size?: number; reason?: string; firstSeq?: number | null; lastSeq?: number | null; seq?: number | null };
 }
@@ -76,6 +80,7 @@ beforeAll(async () => {
   await makeBase('retire-self', buildRecords(600, { custom: (i) => (i === 100 ? announceEvent(seed(1), seed(2)) : i === 110 ? retireEvent(seed(2), seed(2)) : undefined) }));
   await makeBase('unknown-key-action', buildRecords(600, { custom: (i) => (i === 100 ? { ...retireEvent(seed(1), seed(2)), action: 'ron-audit.key.revoke' } : undefined) }));
   await makeBase('reannounce-trusted', buildRecords(600, { custom: (i) => (i === 100 || i === 110 ? announceEvent(seed(1), seed(2)) : undefined) }));
+  await makeBase('announce-by-other-log', buildRecords(600, { custom: (i) => (i === 100 ? announceEvent(seed(9), seed(2), { byOrigin: `${ORIGIN}/lane-0` }) : undefined) }));
   await makeBase('reannounce-retired', buildRecords(600, { custom: (i) => (i === 100 ? announceEvent(seed(1), seed(2)) : i === 120 ? retireEvent(seed(2), seed(1)) : i === 130 ? announceEvent(seed(2), seed(1)) : undefined) }));
 });
 afterAll(cleanup);
@@ -161,7 +166,7 @@ async function apply(dir: string, base: Base, e: Edit): Promise<void> {
         path('checkpoint'),
         signNoteSync(
           text,
-          e.seeds!.map((s) => seedSigner(ORIGIN, seed(s))),
+          e.seeds!.map((s, i) => seedSigner(e.names?.[i] ?? ORIGIN, seed(s))),
         ),
       );
     }
@@ -196,7 +201,8 @@ describe('export verifier: tamper vectors', () => {
       const [from, size] = c.trusted.split(':');
       trustedCheckpoint = bases.get(from!)!.notes.get(Number(size));
     }
-    const opts = { dir, keys: KEYS, now: () => NOW, ...(trustedCheckpoint ? { trustedCheckpoint } : {}), ...(c.full === false ? { full: false } : {}) };
+    const keys = [...KEYS, ...(c.alsoTrust ?? []).map((k) => vkeyOf(seed(k.seed), k.origin))];
+    const opts = { dir, keys, now: () => NOW, ...(trustedCheckpoint ? { trustedCheckpoint } : {}), ...(c.full === false ? { full: false } : {}) };
     const report = await verifyExport({ ...opts, workers: 0 });
     // Bundle workers never change a report: the full bundles 0 and 1 go to two workers.
     expect(await verifyExport({ ...opts, workers: 2 })).toEqual(report);

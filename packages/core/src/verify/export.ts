@@ -13,7 +13,7 @@ import type { BundlePool } from './export-pool.js';
 import { CanonicalScanner } from './canonical-scan.js';
 import { shown, type FieldFailureReason } from './fields.js';
 import { checkRecord, inWindow, isKeyRecord, parseRecord, timeOf } from './record-check.js';
-import { applyKeyRecord, assertDistinctKeys } from './key-trust.js';
+import { applyKeyRecord, assertDistinctKeys, keysOfLog } from './key-trust.js';
 import { installBackends } from '../backends.js';
 import { hexInto, leafOf, sha256Latin1For, TileWalker } from './tree-walk.js';
 import { defaultFileOps, inventory, join, parseCheckpointNote, partialOf, readOptional, readTileHashes, type ExportCheckpoint, type TileInventory } from '../sinks/export/reader.js';
@@ -286,7 +286,7 @@ async function scan(opts: ExportVerifyOptions, ops: FileOps, st: ScanState, onRe
     // Format §6 rule 2, checked before the long pass: a trusted key's signature that fails rejects the note.
     const signed = utf8.encode(cpn.parsed.text);
     for (const sig of cpn.parsed.signatures) {
-      for (const k of st.trusted.values()) {
+      for (const k of keysOfLog(origin, st.trusted.values())) {
         if (k.name === sig.name && k.keyId === sig.keyId && !(k.alg === 'ml-dsa-44' ? mldsaVerify : verifyEd25519)(k.publicKey, signed, sig.signature)) {
           throw found('signature_invalid', `checkpoint signature by ${vkeyOf(k)} does not verify`, whole);
         }
@@ -308,7 +308,7 @@ async function scan(opts: ExportVerifyOptions, ops: FileOps, st: ScanState, onRe
       trustedNote = t.note;
       if (trusted.origin !== origin) throw found('origin_mismatch', `the trusted checkpoint is for ${JSON.stringify(trusted.origin)}, this export is ${JSON.stringify(origin)}`, null);
       try {
-        openNote(trustedNote, [...st.trusted.values()]);
+        openNote(trustedNote, keysOfLog(origin, st.trusted.values()));
         trustedOpened = true;
       } catch {
         // Maybe signed by a key announced later in the log: checked again at its size.
@@ -324,7 +324,7 @@ async function scan(opts: ExportVerifyOptions, ops: FileOps, st: ScanState, onRe
       if (trusted === undefined || walker.size !== trusted.size) return;
       if (!trustedOpened) {
         try {
-          openNote(trustedNote!, [...st.trusted.values()]);
+          openNote(trustedNote!, keysOfLog(origin, st.trusted.values()));
         } catch {
           throw new AuditError('AUDIT_SIGNATURE_INVALID', `the trusted checkpoint is not signed by a key trusted at its size ${trusted.size}`, { argument: 'trustedCheckpoint' });
         }
@@ -448,13 +448,14 @@ async function scan(opts: ExportVerifyOptions, ops: FileOps, st: ScanState, onRe
 
 function openWithTrusted(note: string, st: ScanState): { reason: ExportFailureReason; message: string } | null {
   try {
-    openNote(note, [...st.trusted.values()]);
+    openNote(note, keysOfLog(st.origin!, st.trusted.values()));
     return null;
   } catch (err) {
     const e = err as AuditError;
     if (e.code === 'AUDIT_SIGNATURE_INVALID' && e.details['keyId'] !== undefined) return { reason: 'signature_invalid', message: `checkpoint: ${e.message}` };
     if (e.code === 'AUDIT_SIGNATURE_INVALID') {
-      return { reason: 'key_untrusted', message: `checkpoint of size ${st.size} carries no signature by a key trusted at that size (trusted: ${[...st.trusted.keys()].join(', ') || 'none'})` };
+      const own = keysOfLog(st.origin!, st.trusted.values()).map(vkeyOf);
+      return { reason: 'key_untrusted', message: `checkpoint of size ${st.size} carries no signature by a key of ${JSON.stringify(st.origin)} trusted at that size (trusted: ${own.join(', ') || 'none'}; keys named for other logs do not count)` };
     }
     return { reason: 'malformed_checkpoint', message: `checkpoint: ${e.message}` };
   }

@@ -20,6 +20,19 @@ import { ANNOTATION_BY, ANNOTATION_NEW, ANNOTATION_RETIRED, ANNOTATION_SIG, keyA
 
 export const RESERVED_KEY_PREFIX = 'ron-audit.key.';
 
+/**
+ * The keys that can speak for the log `origin`: those whose name is the origin (format §6: a
+ * key's name is its log's origin; a lane's is `<origin>/lane-<i>`, its own origin). A verifier
+ * may be given keys of several logs at once (the lanes of a set, a key file shared by teams);
+ * a signature by a key named for another log never counts for this one — for its checkpoints,
+ * announcements and retirements alike — however valid it is.
+ */
+export function keysOfLog<K extends { readonly name: string }>(origin: string, keys: Iterable<K>): K[] {
+  const out: K[] = [];
+  for (const k of keys) if (k.name === origin) out.push(k);
+  return out;
+}
+
 /** Whether a record's action is one the trust walk must look at. */
 export function isKeyAction(action: unknown): boolean {
   return typeof action === 'string' && action.startsWith(RESERVED_KEY_PREFIX);
@@ -52,6 +65,7 @@ export function applyKeyRecord(trusted: Map<string, VerifierKey>, origin: string
   } catch (err) {
     return (err as Error).message;
   }
+  if (byKey.name !== origin) return `signed by ${by}, a key of another log: only a key named for this log's origin ${JSON.stringify(origin)} can announce or retire its keys (format §6, §12)`;
   const signer = trusted.get(nameOf(byKey));
   if (signer === undefined) return `signed by ${by}, which is not trusted at seq ${seq}`;
   if (subjectKey.name !== origin) return `key ${subject} is not named for this log's origin`;

@@ -7,6 +7,7 @@ import { canonicalBytes } from '../record/canonical.js';
 import { inclusionProof, leavesReader } from '../log/merkle.js';
 import { fromBase64, toBase64 } from '../prim/base64.js';
 import { formatReceipt, parseReceipt, proveFromExport, RECEIPT_HEADER, verifyReceipt } from './receipt.js';
+import { seedSigner, signNoteSync } from '../sign/note.js';
 import { buildRecords, seed, signCheckpoint, vkeyOf, writeExport } from '../../test/support/export-log.js';
 import { cleanup, tempDir } from '../../test/support/engine.js';
 
@@ -115,6 +116,19 @@ describe('receipts (c2sp.org/tlog-proof@v1)', () => {
 
     it('the untouched receipt verifies', () => {
       expect(verifyReceipt(good, [V1]).ok).toBe(true);
+    });
+
+    it('a key of another log signs this one (issue 14 item 4): a checkpoint re-signed by a key trusted only for another log is key_untrusted', () => {
+      const EVIL = 'audit.test.example/evil';
+      const note = good.slice(good.indexOf('\n\n') + 2);
+      const text = note.slice(0, note.lastIndexOf('\n\n') + 1);
+      const forged = good.slice(0, good.indexOf('\n\n') + 2) + signNoteSync(text, [seedSigner(EVIL, seed(9))]);
+      const v = verifyReceipt(forged, [V1, vkeyOf(seed(9), EVIL)]);
+      expect(v.ok).toBe(false);
+      expect(v.failure?.reason).toBe('key_untrusted');
+      // The same key given for this log's origin would count: the rule is the name, not the key bytes.
+      const genuine = good.slice(0, good.indexOf('\n\n') + 2) + signNoteSync(text, [seedSigner(text.slice(0, text.indexOf('\n')), seed(9))]);
+      expect(verifyReceipt(genuine, [vkeyOf(seed(9), text.slice(0, text.indexOf('\n')))]).ok).toBe(true);
     });
   });
 

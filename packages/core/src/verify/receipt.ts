@@ -1,5 +1,5 @@
 import { checkFields, shown, type FieldFailureReason } from './fields.js';
-import { assertDistinctKeys } from './key-trust.js';
+import { assertDistinctKeys, keysOfLog } from './key-trust.js';
 import { AuditError, assertBytes, invalidArgument } from '../errors.js';
 import { parseCheckpoint, type Checkpoint } from '../log/checkpoint.js';
 import { HASH_BYTES, leafHash, nodeHash } from '../prim/hash.js';
@@ -117,7 +117,7 @@ export function verifyReceipt(text: string, keys: readonly string[]): ReceiptVer
     return failed('malformed_checkpoint', `checkpoint: ${(err as Error).message}`, r.index, null);
   }
   try {
-    openNote(r.note, trusted);
+    openNote(r.note, keysOfLog(cp.origin, trusted));
   } catch (err) {
     const e = err as AuditError;
     if (e.code === 'AUDIT_KEY_INVALID') throw err;
@@ -237,7 +237,7 @@ export async function proveFromExport(opts: { dir: string; seq: number; keys: re
   const raw = await readOptional(ops, join(dir, 'checkpoint'));
   if (raw === null) throw new AuditError('AUDIT_RANGE_UNAVAILABLE', `no checkpoint in ${dir}: nothing is published yet`);
   const { note, checkpoint: cp } = parseCheckpointNote(raw);
-  openNote(note, trusted); // throws AUDIT_SIGNATURE_INVALID
+  openNote(note, keysOfLog(cp.origin, trusted)); // throws AUDIT_SIGNATURE_INVALID; only keys named for the log count (§6)
   if (seq >= cp.size) throw new AuditError('AUDIT_RANGE_UNAVAILABLE', `record ${seq} is not under the published checkpoint (size ${cp.size})`, { seq, size: cp.size });
   const b = Math.floor(seq / TILE_WIDTH);
   const read = await readBundleEntries(ops, dir, b, Math.min(TILE_WIDTH, cp.size - b * TILE_WIDTH));

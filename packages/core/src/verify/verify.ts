@@ -6,9 +6,9 @@ import { toHex } from '../prim/hex.js';
 import { CompactRange, equalBytes } from '../log/merkle.js';
 import type { VerifyFailureReason } from '../log/memory.js';
 import { parseCanonical } from '../record/canonical.js';
-import { assertVerifierKey, openNote, parseVerifierKey, type VerifierKey } from '../sign/note.js';
+import { assertVerifierKey, openNote, parseNote, parseVerifierKey, type VerifierKey } from '../sign/note.js';
 import { checkFields, shown, type FieldFailureReason } from './fields.js';
-import { assertDistinctKeys } from './key-trust.js';
+import { assertDistinctKeys, keysOfLog } from './key-trust.js';
 
 /**
  * The whole-log verifier of docs/format.md §8. It depends only on the format layer (canonical
@@ -62,7 +62,11 @@ export function verifyLog(input: VerifyInput): VerifyReport {
 
   let cp: Checkpoint;
   try {
-    const opened = openNote(note, trusted);
+    // Only keys named for the log's origin count (format §6); a checkpoint of another log is
+    // named as such (origin_mismatch) before its signatures are looked at.
+    const claimed = parseCheckpoint(parseNote(note).text);
+    if (claimed.origin !== origin) return fail(origin, 0, claimed, { seq: null, time: null, reason: 'origin_mismatch', message: `checkpoint origin ${JSON.stringify(claimed.origin)} is not ${JSON.stringify(origin)}` });
+    const opened = openNote(note, keysOfLog(origin, trusted));
     cp = parseCheckpoint(opened.text);
   } catch (err) {
     const code = (err as { code?: string }).code;

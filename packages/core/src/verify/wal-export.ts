@@ -5,6 +5,7 @@ import { fromHex } from '../prim/hex.js';
 import { CompactRange, equalBytes } from '../log/merkle.js';
 import { parseHeader } from '../sinks/wal/segment.js';
 import { openNote, parseNote, parseVerifierKey } from '../sign/note.js';
+import { keysOfLog } from './key-trust.js';
 import { TILE_WIDTH } from '../log/tiles.js';
 import { nodeFileOps, type FileOps } from '../sinks/fs.js';
 import { readBundleEntries } from '../sinks/export/reader.js';
@@ -73,10 +74,12 @@ export async function compareWalWithExport(opts: { walDir: string; exportDir: st
       if (!equalBytes(cp.root, range.root())) return fail(Math.max(0, expected - 1), `the WAL's checkpoint frame of size ${cp.size} (${e.segment} at offset ${e.offset}) does not match the WAL's records: a record before it was altered`);
       // A frame naming a trusted key must verify; one signed only by keys announced after the
       // export's checkpoint (a rotation since) is checked by its root alone.
-      const named = parseNote(note).signatures.some((sig) => keys.some((k) => k.name === sig.name && k.keyId === sig.keyId));
+      // Only keys named for the frame's log count (format §6).
+      const own = keysOfLog(cp.origin, keys);
+      const named = parseNote(note).signatures.some((sig) => own.some((k) => k.name === sig.name && k.keyId === sig.keyId));
       if (named) {
         try {
-          openNote(note, keys);
+          openNote(note, own);
         } catch (err) {
           return fail(Math.max(0, expected - 1), `the WAL's checkpoint frame of size ${cp.size} (${e.segment} at offset ${e.offset}) is not signed by a trusted key (${(err as Error).message})`);
         }

@@ -71,7 +71,8 @@ export function signCheckpoint(records: readonly Uint8Array[], size: number, see
 }
 
 /** The event announcing `next` signed by `by` (format §12). */
-export function announceEvent(by: Uint8Array, next: Uint8Array, opts: { origin?: string; signWith?: Uint8Array } = {}): AuditEvent {
+/** A key announcement of `next` by `by` (named for `byOrigin`, default the log's origin), signed with `signWith` (default `by`). */
+export function announceEvent(by: Uint8Array, next: Uint8Array, opts: { origin?: string; signWith?: Uint8Array; byOrigin?: string } = {}): AuditEvent {
   const origin = opts.origin ?? ORIGIN;
   const nextV = vkeyOf(next, origin);
   return {
@@ -80,7 +81,7 @@ export function announceEvent(by: Uint8Array, next: Uint8Array, opts: { origin?:
     actor: { id: 'ron-audit', type: 'system' },
     annotations: {
       'ron-audit.key.new': nextV,
-      'ron-audit.key.by': vkeyOf(by, origin),
+      'ron-audit.key.by': vkeyOf(by, opts.byOrigin ?? origin),
       'ron-audit.key.sig': toBase64(signEd25519(opts.signWith ?? by, keyAnnounceMessage(origin, nextV))),
     },
   };

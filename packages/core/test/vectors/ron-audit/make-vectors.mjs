@@ -294,18 +294,19 @@ function verify({ origin, records, checkpoint, keys }) {
   });
   const split = checkpoint.lastIndexOf('\n\n');
   const text = checkpoint.slice(0, split + 1);
+  const [cpOrigin, cpSize, cpRoot] = text.split('\n');
+  if (cpOrigin !== origin) return fail('origin_mismatch');
   let good = 0;
   for (const line of checkpoint.slice(split + 2, -1).split('\n')) {
     const [, name, sigB64] = /^\u2014 (\S+) (\S+)$/.exec(line);
     const raw = new Uint8Array(Buffer.from(sigB64, 'base64'));
-    const k = trusted.find((t) => t.name === name && t.id === hex(raw.subarray(0, 4)));
+    // §6: a key's name is its log's origin; a key named for another log never counts for this one.
+    const k = trusted.find((t) => t.name === origin && t.name === name && t.id === hex(raw.subarray(0, 4)));
     if (!k) continue;
     if (!ed.verify(raw.subarray(4), utf8.encode(text), k.pub, { zip215: false })) return fail('signature_invalid');
     good++;
   }
   if (good === 0) return fail('signature_invalid');
-  const [cpOrigin, cpSize, cpRoot] = text.split('\n');
-  if (cpOrigin !== origin) return fail('origin_mismatch');
   const size = Number(cpSize);
   let prev = hex(genesisLink(origin));
   const leaves = [];
@@ -525,6 +526,13 @@ const TAMPER = [
     name: 'checkpoint-bad-signature',
     description: 'One bit flipped in the trusted key\'s signature: a trusted key whose signature fails rejects the note.',
     checkpoint: badSignature(noteA),
+    expected: { reason: 'signature_invalid', seq: null },
+  },
+  {
+    name: 'checkpoint-signed-by-another-logs-key',
+    description: 'Log A\'s checkpoint signed only by log B\'s key, which the verifier also trusts (for log B): the signature is valid, but a key named for another log never counts for this one (§6), so no key of log A signed.',
+    checkpoint: signedNote(textA, [keyB]),
+    keys: [keyA.vkey, keyB.vkey],
     expected: { reason: 'signature_invalid', seq: null },
   },
   {
