@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { AuditError, describe, invalidArgument } from './errors.js';
+import { quotedUnlessSecret } from './prim/secret-text.js';
 import { isValidOrigin } from './log/checkpoint.js';
 import { createRedactor, type RedactOption, type Redactor } from './record/redact.js';
 
@@ -163,7 +164,8 @@ export function redactUrlPassword(text: string): string {
 }
 
 function configError(name: string, value: unknown, allowed: string): AuditError {
-  return new AuditError('AUDIT_CONFIG_INVALID', `${name}=${typeof value === 'string' ? JSON.stringify(redactUrlPassword(value)) : describe(value)} is invalid: expected ${allowed}`, {
+  // Neither a URL's password nor anything that looks like a key (a pasted seed or key file) is echoed.
+  return new AuditError('AUDIT_CONFIG_INVALID', `${name}=${typeof value === 'string' ? quotedUnlessSecret(redactUrlPassword(value), 1_000_000) : describe(value)} is invalid: expected ${allowed}`, {
     key: name,
   });
 }

@@ -388,6 +388,56 @@ describe('ronctl in a pipeline', () => {
   });
 });
 
+describe('the CLI echoes key material (issue 14 item 8): it never does', () => {
+  // The seed of seed(7) as the keystore stores it, and pieces of it a partial echo would show.
+  const SEED = toBase64(seed(7));
+  const pieces = [SEED.slice(0, 8), SEED.slice(10, 18), SEED.slice(-12, -2)];
+  const printed = (r: Run): string => r.out + r.err;
+
+  it('a key file or a seed given where a verifier key is expected: an error that says so, without its content', async () => {
+    const ks = join(base, 'ks-echo');
+    await keystoreWithSeed(ks, 'seven', 7);
+    const file = await readFile(join(ks, 'seven.key'), 'utf8');
+    const cases: [string, string[]][] = [
+      ['--key-file <key file>', ['--key-file', join('ks-echo', 'seven.key')]],
+      ['--key <key file content>', ['--key', file.trim()]],
+      ['--key <seed>', ['--key', SEED]],
+      ['--key <seed in hex>', ['--key', Buffer.from(seed(7)).toString('hex')]],
+    ];
+    for (const [name, flags] of cases) {
+      const r = await run(['audit', 'verify', '--export-dir', 'export', ...flags]);
+      expect(r.code, name).toBe(2);
+      for (const p of pieces) expect(printed(r), name).not.toContain(p);
+      expect(printed(r), name).not.toContain(Buffer.from(seed(7)).toString('hex').slice(0, 16));
+      expect(printed(r), name).toMatch(/private key|not shown/);
+    }
+    const kf = await run(['audit', 'verify', '--export-dir', 'export', '--key-file', join('ks-echo', 'seven.key')]);
+    expect(kf.err).toMatch(/line 1: this is a private key .* ronctl kms list/);
+  });
+
+  it('config check names the variable of a pasted key, not the key', async () => {
+    const ks = join(base, 'ks-echo2');
+    await keystoreWithSeed(ks, 'seven', 7);
+    const file = (await readFile(join(ks, 'seven.key'), 'utf8')).trim();
+    for (const [name, text] of [
+      ['seed as AUDIT_KEY_ID', `AUDIT_KEY_ID=${SEED}\n`],
+      ['key file as AUDIT_ORIGIN', `AUDIT_ORIGIN='${file}'\n`],
+    ] as const) {
+      await writeFile(join(base, 'pasted.env'), text);
+      const r = await run(['config', 'check', 'pasted.env']);
+      expect(r.code, name).toBe(1);
+      for (const p of pieces) expect(printed(r), name).not.toContain(p);
+      expect(printed(r), name).toMatch(/AUDIT_(KEY_ID|ORIGIN)=<\d+ characters not shown: they look like key material> is invalid/);
+    }
+  });
+
+  it('still quotes what is plainly not a key, so a typo can be found', async () => {
+    const r = await run(['audit', 'verify', '--export-dir', 'export', '--key', 'typo-no-plus']);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('--key "typo-no-plus": invalid verifier key');
+  });
+});
+
 describe('ronctl config check', () => {
   const check = async (name: string, text: string, json = false): Promise<Run> => {
     await writeFile(join(base, name), text);
