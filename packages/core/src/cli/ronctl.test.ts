@@ -78,6 +78,9 @@ describe('ronctl: commands and help', () => {
     [['audit', 'verify', '--export-dir', 'export', '--key', V1, 'extra'], /unexpected argument "extra"/],
     [['audit', 'verify', '--export-dir', 'no-such-dir', '--key', V1], /cannot scandir .*no-such-dir: ENOENT/],
     [['audit', 'range', '--export-dir', 'export', '--key', V1, '--from', '2026-11-27T06:00:00Z'], /--to is required/],
+    // Issue 14 item 10: a time of day without a zone would be read in the local zone.
+    [['audit', 'range', '--export-dir', 'export', '--key', V1, '--from', '2026-11-27T06:00:00', '--to', '2026-11-27T07:00:00Z'], /--from: "2026-11-27T06:00:00" has no time zone; add Z/],
+    [['audit', 'verify', '--export-dir', 'export', '--key', V1, '--since', '2026-11-27 06:00'], /--since: "2026-11-27 06:00" has no time zone/],
     [['audit', 'prove', '--export-dir', 'export', '--key', V1, '--seq=-1'], /--seq: expected a record number/],
     [['audit', 'prove', '--export-dir', 'export', '--key', V1, '--seq', '1.5'], /--seq: expected a record number/],
     [['audit', 'verify-receipt', '--key', V1], /missing the receipt FILE/],
@@ -117,6 +120,14 @@ describe('ronctl audit verify', () => {
     const r = await run(['audit', 'verify', '--export-dir', 'export', '--key', V1, '--json']);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.out)).toMatchObject({ ok: true, origin: ORIGIN, size: 700, verified: 700, failure: null });
+  });
+
+  it('--from/--to without a zone offset are refused, a date alone is midnight UTC (issue 14 item 10)', async () => {
+    const day = new Date(T0).toISOString().slice(0, 10);
+    const r = await run(['audit', 'verify', '--export-dir', 'export', '--key', V1, '--since', day, '--until', String(T0 + 9 * STEP_MS), '--json']);
+    expect(r.code, r.err).toBe(0);
+    // T0 is 06:00 UTC: every record from midnight UTC up to T0 + 9 s, i.e. records 0–9.
+    expect(JSON.parse(r.out)).toMatchObject({ ok: true, inRange: 10 });
   });
 
   it('--since/--until counts the window and says the chain was checked from 0', async () => {

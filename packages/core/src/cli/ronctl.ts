@@ -141,7 +141,12 @@ function workersOf(values: Values): number | undefined {
 
 function parseTime(flag: string, text: string): number {
   if (/^[0-9]+$/.test(text)) return Number(text);
-  const t = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?$/i.test(text) ? Date.parse(text) : Number.NaN;
+  // A time of day without a zone would be read in this machine's local zone: refused, so the
+  // window never depends on where ronctl runs (a date alone is midnight UTC, as RFC 3339 full-date).
+  if (/^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/i.test(text)) {
+    throw new UsageError(`--${flag}: ${JSON.stringify(text)} has no time zone; add Z (UTC) or an offset such as +01:00 (records' times are UTC)`);
+  }
+  const t = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/i.test(text) ? Date.parse(text) : Number.NaN;
   if (!Number.isFinite(t)) throw new UsageError(`--${flag}: expected an RFC 3339 time (e.g. 2026-11-27T06:00:00Z) or milliseconds since the epoch, got ${JSON.stringify(text)}`);
   return t;
 }
