@@ -6,7 +6,7 @@
 // (default: the demo secret; mint one with `node src/token.js alice`).
 import { randomUUID } from 'node:crypto';
 import express from 'express';
-import { generateKey, listKeys, logsOf, reloadFromFile, resolveConfig } from '@ron-audit/core';
+import { generateKey, keyFileExists, logsOf, reloadFromFile, resolveConfig } from '@ron-audit/core';
 import { audit } from '@ron-audit/express';
 import { DEMO_JWT_SECRET, verifyHs256 } from './jwt.js';
 
@@ -36,7 +36,9 @@ function fail(err) {
 let auditor;
 try {
   const { keystoreDir, keyId } = resolveConfig({}, process.env);
-  if (!(await listKeys(keystoreDir)).some((k) => k.alias === keyId)) {
+  // Only whether its file is there: a key that is there but unusable (too open, malformed) is the
+  // engine's to judge, and it starts not ready with the reason (/readyz 503) rather than exiting.
+  if (!(await keyFileExists(keystoreDir, keyId))) {
     await generateKey(keystoreDir, keyId);
     console.log(`generated signing key "${keyId}" in ${keystoreDir} (example only: provision keys in production)`);
   }

@@ -11,7 +11,7 @@
 // not in AUDIT_KEYSTORE_DIR, this example generates it at startup — the library itself never does.
 // RON_AUDIT_DRILL_FSYNC_DELAY_MS and RON_AUDIT_DRILL_FAULT_FILE are for the chaos drills only
 // (drills/; documented in src/drill-faults.js): never set them in production.
-import { DEFAULT_KEY_ID, DEFAULT_KEYSTORE_DIR, generateKey, listKeys, logsOf, reloadFromFile, resolveConfig } from '@ron-audit/core';
+import { DEFAULT_KEY_ID, DEFAULT_KEYSTORE_DIR, generateKey, keyFileExists, logsOf, reloadFromFile, resolveConfig } from '@ron-audit/core';
 import { audit } from '@ron-audit/fastify';
 import Fastify from 'fastify';
 import { Registry, collectDefaultMetrics } from 'prom-client';
@@ -26,8 +26,9 @@ process.env.AUDIT_EXPORT_ENABLED ??= 'true';
 
 async function ensureKey() {
   const { keyId = DEFAULT_KEY_ID, keystoreDir = DEFAULT_KEYSTORE_DIR } = resolveConfig({}, process.env);
-  const keys = await listKeys(keystoreDir);
-  if (keys.some((k) => k.alias === keyId)) return;
+  // Only whether its file is there: a key that is there but unusable (too open, malformed) is the
+  // engine's to judge, and it starts not ready with the reason (/readyz 503) rather than exiting.
+  if (await keyFileExists(keystoreDir, keyId)) return;
   await generateKey(keystoreDir, keyId);
   console.log(`generated audit signing key "${keyId}" in ${keystoreDir} (example only; provision keys in production)`);
 }

@@ -1,4 +1,4 @@
-import { generateKey, listKeys, resolveConfig } from '@ron-audit/core';
+import { generateKey, keyFileExists, resolveConfig } from '@ron-audit/core';
 
 /**
  * Run-out-of-the-box convenience of the example (the library never does this): make sure the
@@ -6,8 +6,9 @@ import { generateKey, listKeys, resolveConfig } from '@ron-audit/core';
  */
 export async function ensureSigningKey(): Promise<void> {
   const { keystoreDir, keyId } = resolveConfig({}, process.env);
-  const keys = await listKeys(keystoreDir);
-  if (keys.some((k) => k.alias === keyId)) return;
+  // Only whether its file is there: a key that is there but unusable (too open, malformed) is the
+  // engine's to judge, and it starts not ready with the reason (/readyz 503) rather than exiting.
+  if (await keyFileExists(keystoreDir, keyId)) return;
   await generateKey(keystoreDir, keyId);
   console.log(`audit key "${keyId}" was missing from ${keystoreDir}: generated a new one`);
 }

@@ -52,7 +52,7 @@ export type { CaptureBodyOptions } from './record/body.js';
 export { DEFAULT_REDACT_HEADERS, DEFAULT_REDACT_KEYS, DEFAULT_CENSOR } from './record/redact.js';
 export type { RedactOption } from './record/redact.js';
 export type { SignedCheckpoint, VerifiedRecord, VerifyFailureReason } from './log/memory.js';
-export { generateKey, loadSigner, listKeys, generatePqKey, loadPqSigner, listPqKeys } from './sign/keystore.js';
+export { generateKey, keyFileExists, loadSigner, listKeys, generatePqKey, loadPqSigner, listPqKeys } from './sign/keystore.js';
 export type { KeyInfo } from './sign/keystore.js';
 export { localSigner } from './sign/signer.js';
 export type { Signer } from './sign/signer.js';

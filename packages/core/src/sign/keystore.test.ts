@@ -5,7 +5,7 @@ import { cleanup, keystoreWithKey, rejected, tempDir, TEST_KEY } from '../../tes
 import { AuditError } from '../errors.js';
 import { fromBase64, toBase64 } from '../prim/base64.js';
 import { verifyEd25519 } from './ed25519.js';
-import { generateKey, listKeys, loadSigner } from './keystore.js';
+import { generateKey, keyFileExists, listKeys, loadSigner } from './keystore.js';
 
 afterEach(cleanup);
 
@@ -60,6 +60,38 @@ describe('keystore', () => {
     expect(err.code).toBe('AUDIT_KEY_UNAVAILABLE');
     expect(err.message).toContain(`mode ${mode.toString(8)}`);
     expect(err.message).toContain('chmod 600');
+  });
+
+  it.each([0o777, 0o770, 0o730, 0o702])('refuses a keystore directory writable by group or others (mode %o): they could replace the key file (issue 14 item 9)', async (mode) => {
+    const dir = await keystoreWithKey();
+    await chmod(dir, mode);
+    try {
+      const err = (await rejected(loadSigner(dir, TEST_KEY))) as AuditError;
+      expect(err.code).toBe('AUDIT_KEY_UNAVAILABLE');
+      expect(err.message).toContain(`keystore directory ${dir} is writable by group or others (mode ${mode.toString(8)})`);
+      expect(err.message).toContain('chmod 700');
+    } finally {
+      await chmod(dir, 0o700);
+    }
+  });
+
+  it.each([0o700, 0o750, 0o755, 0o711])('accepts a keystore directory others can only read or enter (mode %o)', async (mode) => {
+    const dir = await keystoreWithKey();
+    await chmod(dir, mode);
+    expect((await loadSigner(dir, TEST_KEY)).alias).toBe(TEST_KEY);
+  });
+
+  it('keyFileExists tells whether a key file is there without reading or judging it, and refuses wrong input', async () => {
+    const dir = await keystoreWithKey();
+    expect(await keyFileExists(dir, TEST_KEY)).toBe(true);
+    expect(await keyFileExists(dir, 'other')).toBe(false);
+    expect(await keyFileExists(join(dir, 'missing-dir'), TEST_KEY)).toBe(false);
+    // A too-open or malformed file exists: judging it is the engine's (not ready, with the reason).
+    await writeFile(join(dir, 'open.key'), 'not a key', { mode: 0o644 });
+    expect(await keyFileExists(dir, 'open')).toBe(true);
+    for (const [d, a] of [[dir, 'bad alias'], [dir, ''], ['', TEST_KEY], [dir, 5], [5, TEST_KEY]] as const) {
+      expect(await codeOf(keyFileExists(d as never, a as never))).toBe('AUDIT_INVALID_ARGUMENT');
+    }
   });
 
   const good = async (): Promise<Record<string, unknown>> => {

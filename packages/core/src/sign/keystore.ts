@@ -86,6 +86,7 @@ async function readKeyFile(dir: string, alias: string): Promise<{ seed: Uint8Arr
     throw unavailable(alias, code === 'ENOENT' ? `no key file ${path} (create one with: ${keygenCommand(dir, alias, false)})` : `cannot read ${path} (${code ?? 'error'})`);
   }
   if ((stat.mode & 0o077) !== 0) throw unavailable(alias, `${path} is readable by group or others (mode ${(stat.mode & 0o777).toString(8)}); chmod 600 it`);
+  await assertKeystoreDir(dir, alias);
   let parsed: Record<string, unknown>;
   try {
     parsed = JSON.parse(text) as Record<string, unknown>;
@@ -107,6 +108,39 @@ async function readKeyFile(dir: string, alias: string): Promise<{ seed: Uint8Arr
 export async function loadSigner(dir: string, alias: string): Promise<Signer> {
   const { seed } = await readKeyFile(dir, alias);
   return localSigner(alias, seed);
+}
+
+/**
+ * The keystore directory itself: one that group or others can write to lets them replace a key
+ * file (and with it what the engine signs with), so the key is unavailable until it is fixed
+ * (AUDIT_KEY_UNAVAILABLE naming the directory, its mode and the fix). A directory others can only
+ * read or enter is allowed: the key files themselves are 0600 (the keystore creates it 0700).
+ */
+async function assertKeystoreDir(dir: string, alias: string): Promise<void> {
+  let mode: number;
+  try {
+    mode = (await fs.stat(dir)).mode;
+  } catch (err) {
+    throw unavailable(alias, `cannot stat the keystore directory ${dir} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  if ((mode & 0o022) !== 0) throw unavailable(alias, `the keystore directory ${dir} is writable by group or others (mode ${(mode & 0o777).toString(8)}), so they could replace the key file; chmod 700 it`);
+}
+
+/**
+ * Whether the keystore holds a file for `alias` (`<dir>/<alias>.key`), without reading or judging
+ * it: for "create the key if it is missing" start-up code, which must not fail on another key's
+ * file, and must leave the verdict on this one (mode, content) to the engine, which reports it as
+ * not ready with the reason instead of exiting.
+ */
+export async function keyFileExists(dir: string, alias: string): Promise<boolean> {
+  const path = keyPath(dir, alias);
+  try {
+    await fs.lstat(path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
 }
 
 export async function listKeys(dir: string): Promise<KeyInfo[]> {
@@ -156,7 +190,8 @@ async function readPqKeyFile(dir: string, alias: string): Promise<{ seed: Uint8A
   } catch (err) {
     throw unavailable(alias, `no ML-DSA-44 key file ${path} (create one with: ${keygenCommand(dir, alias, true)}) [${(err as NodeJS.ErrnoException).code ?? 'error'}]`);
   }
-  if ((mode & 0o077) !== 0) throw unavailable(alias, `${path} is readable by group or others; chmod 600 it`);
+  if ((mode & 0o077) !== 0) throw unavailable(alias, `${path} is readable by group or others (mode ${(mode & 0o777).toString(8)}); chmod 600 it`);
+  await assertKeystoreDir(dir, alias);
   let parsed: Record<string, unknown>;
   try {
     parsed = JSON.parse(text) as Record<string, unknown>;
