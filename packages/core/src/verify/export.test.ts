@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAuditError } from '../errors.js';
 import { nodeFileOps } from '../sinks/fs.js';
 import { readExportRange, verifyExport } from './export.js';
-import { announceEvent, buildRecords, ORIGIN, retireEvent, seed, signCheckpoint, STEP_MS, T0, vkeyOf, writeExport } from '../../test/support/export-log.js';
+import { announceEvent, buildRecords, event, ORIGIN, retireEvent, seed, signCheckpoint, STEP_MS, T0, vkeyOf, writeExport } from '../../test/support/export-log.js';
 import { cleanup, tempDir } from '../../test/support/engine.js';
 
 const V1 = vkeyOf(seed(1));
@@ -116,6 +116,43 @@ describe('verifyExport', () => {
   });
 });
 
+describe('verifyExport: a sealed log (format §5 "sealed"; issue 14 item 10)', () => {
+  const sealed = (size: number): string => signCheckpoint(records, size, [seed(1)], { extensions: ['sealed'] });
+
+  it('accepts a sealed export that holds exactly its records', async () => {
+    const d = join(base, 'sealed-ok');
+    await writeExport(d, records, [300]);
+    await writeFile(join(d, 'checkpoint'), sealed(300));
+    expect(await verifyExport({ dir: d, keys: [V1] })).toMatchObject({ ok: true, size: 300, verified: 300 });
+    // The trusted checkpoint may be the sealed one itself.
+    expect(await verifyExport({ dir: d, keys: [V1], trustedCheckpoint: sealed(300) })).toMatchObject({ ok: true, size: 300 });
+  });
+
+  it('a record beyond a sealed checkpoint in the entry bundles is after_seal, naming the records', async () => {
+    const d = join(base, 'sealed-more');
+    await writeExport(d, records, [300]);
+    await writeFile(join(d, 'checkpoint'), sealed(300));
+    const full = join(base, 'sealed-more-full');
+    await writeExport(full, records, [700]);
+    await cp(join(full, 'tile/entries/001'), join(d, 'tile/entries/001'));
+    const r = await verifyExport({ dir: d, keys: [V1] });
+    expect(r.ok).toBe(false);
+    expect(r.failure).toMatchObject({ reason: 'after_seal', firstSeq: 300, lastSeq: 511, seq: 300 });
+    // The same files under an unsealed checkpoint are an interrupted publication, not a finding.
+    await writeFile(join(d, 'checkpoint'), signCheckpoint(records, 300));
+    expect((await verifyExport({ dir: d, keys: [V1] })).ok).toBe(true);
+  });
+
+  it('an export that grew past the sealed checkpoint an auditor saw is after_seal', async () => {
+    const r = await verifyExport({ dir, keys: [V1], trustedCheckpoint: sealed(256) });
+    expect(r.ok).toBe(false);
+    expect(r.failure).toMatchObject({ reason: 'after_seal', firstSeq: 256, lastSeq: 699, seq: 256 });
+    // A sealed checkpoint no trusted key signed is not a finding about the log but a bad argument.
+    const forged = signCheckpoint(records, 256, [seed(9)], { extensions: ['sealed'] });
+    expect(isAuditError(await verifyExport({ dir, keys: [V1], trustedCheckpoint: forged }).catch((e: unknown) => e), 'AUDIT_SIGNATURE_INVALID')).toBe(true);
+  });
+});
+
 describe('verifyExport: key rotation (format §12)', () => {
   const rotated = buildRecords(700, { custom: (i) => (i === 100 ? announceEvent(seed(1), seed(2)) : i === 300 ? retireEvent(seed(2), seed(1)) : undefined) });
   let rdir: string;
@@ -134,6 +171,27 @@ describe('verifyExport: key rotation (format §12)', () => {
     await writeFile(join(rdir, 'checkpoint'), signCheckpoint(rotated, 200, [seed(1), seed(2)]));
     expect(await verifyExport({ dir: rdir, keys: [V1] })).toMatchObject({ ok: true, size: 200, keysTrusted: [V1, V2] });
     await writeFile(join(rdir, 'checkpoint'), signCheckpoint(rotated, 700, [seed(2)]));
+  });
+
+  it('a stolen retired key can forge a longer history (issue 14 item 3): the trust root alone cannot tell; a checkpoint saved after the rotation names the fork', async () => {
+    // The thief holds seed 1, retired at seq 300 of the genuine log. The only history it can sign
+    // that a verifier accepts forks before the announcement at seq 100 (a key record by seed 1
+    // after it would have to be a checkpoint of the genuine log, which seed 2 signs): the genuine
+    // records 0–99, then 900 forged ones with no rotation at all, signed by seed 1.
+    const forgedRecords = buildRecords(1000, { first: rotated.slice(0, 100), custom: (i) => (i >= 100 ? { ...event(i), actor: { id: 'mallory', type: 'user' } } : undefined) });
+    const fdir = join(base, 'forged-longer');
+    await writeExport(fdir, forgedRecords, [1000], { seeds: [seed(1)] });
+    // What format §12 states: with the first key alone, this verifies — nothing in it is wrong.
+    expect(await verifyExport({ dir: fdir, keys: [V1] })).toMatchObject({ ok: true, size: 1000, keysTrusted: [V1] });
+    // An auditor who kept any checkpoint from after the rotation (signed by seed 2) sees the fork,
+    // named as one (not as an unusable argument), with the records it covers.
+    const seen = signCheckpoint(rotated, 700, [seed(2)]);
+    const r = await verifyExport({ dir: fdir, keys: [V1], trustedCheckpoint: seen });
+    expect(r.ok).toBe(false);
+    expect(r.failure).toMatchObject({ reason: 'forked', firstSeq: 0, lastSeq: 699 });
+    expect(r.failure!.message).toMatch(/retired or stolen key/);
+    // And one saved before the announcement is extended by the forgery: it cannot tell (§12).
+    expect((await verifyExport({ dir: fdir, keys: [V1], trustedCheckpoint: signCheckpoint(rotated, 100, [seed(1)]) })).ok).toBe(true);
   });
 
   it('refuses a later checkpoint signed by the retired key alone (CVE-2023-31439)', async () => {

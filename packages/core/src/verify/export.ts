@@ -1,5 +1,5 @@
 import { AuditError, invalidArgument } from '../errors.js';
-import { type Checkpoint, type LaneClaim } from '../log/checkpoint.js';
+import { isSealed, type Checkpoint, type LaneClaim } from '../log/checkpoint.js';
 import { genesis, nextLink } from '../log/chain.js';
 import { equalBytes } from '../log/merkle.js';
 import type { VerifyFailureReason } from '../log/memory.js';
@@ -39,7 +39,8 @@ export type ExportFailureReason =
   | 'tile_missing'
   | 'key_untrusted'
   | 'rolled_back'
-  | 'forked';
+  | 'forked'
+  | 'after_seal';
 
 export interface ExportFailure {
   readonly reason: ExportFailureReason;
@@ -317,25 +318,41 @@ async function scan(opts: ExportVerifyOptions, ops: FileOps, st: ScanState, onRe
         if (!trustedOpened) throw new AuditError('AUDIT_SIGNATURE_INVALID', 'the trusted checkpoint is not signed by any of the given keys', { argument: 'trustedCheckpoint' });
         throw found('rolled_back', `the export's checkpoint has size ${size}, smaller than the trusted checkpoint's ${trusted.size}: records ${size}–${trusted.size - 1} were cut or the checkpoint was rolled back`, [size, trusted.size - 1]);
       }
+      // Format §5 "sealed": a sealed log has exactly that many records, ever.
+      if (isSealed(trusted) && size > trusted.size) {
+        if (!trustedOpened) throw new AuditError('AUDIT_SIGNATURE_INVALID', 'the trusted checkpoint is not signed by any of the given keys', { argument: 'trustedCheckpoint' });
+        throw found('after_seal', `the trusted checkpoint seals the log at size ${trusted.size}, but this export's checkpoint has size ${size}: records ${trusted.size}–${size - 1} were appended after the seal`, [trusted.size, size - 1], trusted.size);
+      }
     }
     const sha256 = sha256Latin1For();
     const walker = new TileWalker(full, sha256);
     const checkTrusted = (): void => {
       if (trusted === undefined || walker.size !== trusted.size) return;
-      if (!trustedOpened) {
+      let opens = trustedOpened;
+      if (!opens) {
         try {
           openNote(trustedNote!, keysOfLog(origin, st.trusted.values()));
+          opens = true;
         } catch {
-          throw new AuditError('AUDIT_SIGNATURE_INVALID', `the trusted checkpoint is not signed by a key trusted at its size ${trusted.size}`, { argument: 'trustedCheckpoint' });
+          // Judged below: a different root is a fork whoever signed the note.
         }
       }
+      // The root first: records that differ from what the auditor saw are a fork, even when this
+      // log's key history cannot verify the auditor's checkpoint — which is what a history
+      // rewritten from before a rotation with the retired (stolen) key looks like (§12).
       if (!equalBytes(walker.root(), trusted.root)) {
-        throw found('forked', `the first ${trusted.size} records do not have the trusted checkpoint's root: this log is not an extension of the one you saw`, trusted.size > 0 ? [0, trusted.size - 1] : null);
+        const keys = opens ? '' : `; and the trusted checkpoint is signed by a key this log does not trust at that size, so its key history differs too (a history rewritten with a retired or stolen key looks like this, format §12)`;
+        throw found('forked', `the first ${trusted.size} records do not have the trusted checkpoint's root: this log is not an extension of the one you saw${keys}`, trusted.size > 0 ? [0, trusted.size - 1] : null);
       }
+      if (!opens) throw new AuditError('AUDIT_SIGNATURE_INVALID', `the trusted checkpoint is not signed by a key trusted at its size ${trusted.size}`, { argument: 'trustedCheckpoint' });
     };
     checkTrusted();
 
     const inv = await inventory(ops, dir);
+    // A sealed checkpoint is the log's last (format §5): no entry bundle may hold a record beyond it.
+    if (isSealed(cp) && inv.entriesEnd > size) {
+      throw found('after_seal', `the checkpoint seals the log at size ${size}, but the entry bundles hold records up to seq ${inv.entriesEnd - 1}: records were appended after the seal`, [size, inv.entriesEnd - 1], size);
+    }
     const scanner = new CanonicalScanner();
     const prevHex = new Uint8Array(64);
     hexInto(prevHex, genesis(origin));

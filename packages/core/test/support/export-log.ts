@@ -61,9 +61,9 @@ export function rootOfRecords(records: readonly Uint8Array[], size = records.len
 }
 
 /** A signed checkpoint note of the first `size` records, signed by each of `seeds`. */
-export function signCheckpoint(records: readonly Uint8Array[], size: number, seeds: readonly Uint8Array[] = [seed(1)], opts: { origin?: string; time?: number } = {}): string {
+export function signCheckpoint(records: readonly Uint8Array[], size: number, seeds: readonly Uint8Array[] = [seed(1)], opts: { origin?: string; time?: number; extensions?: readonly string[] } = {}): string {
   const origin = opts.origin ?? ORIGIN;
-  const text = formatCheckpoint({ origin, size, root: rootOfRecords(records, size), time: opts.time ?? T0 + size * STEP_MS });
+  const text = formatCheckpoint({ origin, size, root: rootOfRecords(records, size), time: opts.time ?? T0 + size * STEP_MS, ...(opts.extensions ? { extensions: opts.extensions } : {}) });
   return signNoteSync(
     text,
     seeds.map((s) => seedSigner(origin, s)),

@@ -58,6 +58,8 @@ export interface TileInventory {
   partials(level: TileLevel, n: number): readonly number[];
   /** Levels (numbers) that have a directory. */
   readonly levels: readonly number[];
+  /** Records the entry bundles present would hold: the largest 256·n + width over them (256·(n+1) for a full one); 0 without any. */
+  readonly entriesEnd: number;
   /** Paths under tile/ that are not canonical tile names (temporary files, strays), relative to the export dir. */
   readonly strays: readonly string[];
 }
@@ -70,6 +72,7 @@ export async function inventory(ops: FileOps, dir: string): Promise<TileInventor
   const partial = new Map<string, number[]>();
   const strays: string[] = [];
   const levels: number[] = [];
+  let entriesEnd = 0;
   const walk = async (level: TileLevel, rel: string, acc: number, depth: number): Promise<void> => {
     const names = await readdirOptional(ops, join(dir, rel));
     for (const name of names) {
@@ -79,8 +82,10 @@ export async function inventory(ops: FileOps, dir: string): Promise<TileInventor
         await walk(level, path, acc * 1000 + Number(m[1]), depth + 1);
       } else if ((m = /^(\d{3})$/.exec(name)) !== null) {
         const n = acc * 1000 + Number(m[1]);
-        if (`tile/${level}/${tileIndexPath(n)}` === path) full.add(key(level, n));
-        else strays.push(path);
+        if (`tile/${level}/${tileIndexPath(n)}` === path) {
+          full.add(key(level, n));
+          if (level === 'entries') entriesEnd = Math.max(entriesEnd, (n + 1) * TILE_WIDTH);
+        } else strays.push(path);
       } else if ((m = /^(\d{3})\.p$/.exec(name)) !== null) {
         const n = acc * 1000 + Number(m[1]);
         if (`tile/${level}/${tileIndexPath(n)}.p` !== path) {
@@ -94,6 +99,7 @@ export async function inventory(ops: FileOps, dir: string): Promise<TileInventor
         }
         widths.sort((a, b) => a - b);
         if (widths.length > 0) partial.set(key(level, n), widths);
+        if (level === 'entries' && widths.length > 0) entriesEnd = Math.max(entriesEnd, n * TILE_WIDTH + widths[widths.length - 1]!);
       } else {
         strays.push(path);
       }
@@ -111,6 +117,7 @@ export async function inventory(ops: FileOps, dir: string): Promise<TileInventor
     hasFull: (level, n) => full.has(key(level, n)),
     partials: (level, n) => partial.get(key(level, n)) ?? [],
     levels,
+    entriesEnd,
     strays,
   };
 }
