@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import canonicalizeReference from 'canonicalize';
 import { describe, expect, it } from 'vitest';
+import { prng } from '../../test/support/prng.js';
 import { isAuditError } from '../errors.js';
 import { toHex } from '../prim/hex.js';
 import { canonicalBytes, canonicalize, parseCanonical } from './canonical.js';
@@ -68,17 +69,6 @@ describe('ES6 number serialization (es6numbers-sample.txt, 10,000 lines)', () =>
   });
 });
 
-/** mulberry32: a seeded PRNG, so a failure reproduces. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SPECIAL_NUMBERS = [0, -0, 1, -1, 0.1, 1e21, 1e-7, 1e-6, 9007199254740991, -9007199254740992, 5e-324, -5e-324, 1.7976931348623157e308, 2.2250738585072014e-308, 123456789.123, 4.35, 333333333.3333333];
 const CODE_POINTS = [0x00, 0x08, 0x09, 0x0a, 0x0c, 0x0d, 0x1f, 0x22, 0x2f, 0x5c, 0x7f, 0x80, 0xe9, 0x2028, 0x2029, 0xfb33, 0xfeff, 0xffff, 0x1f602, 0x10000, 0x10ffff];

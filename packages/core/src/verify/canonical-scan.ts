@@ -15,14 +15,15 @@
 /** JCS nesting limit, as canonicalize() applies it: a container at depth ≥ 64 is refused. */
 const MAX_DEPTH = 64;
 
-const Q = 0x22; // "
-const BS = 0x5c; // \
-const COMMA = 0x2c;
+/** The JSON syntax bytes, shared with the field proof that reads the same bytes (fields-fast.ts). */
+export const Q = 0x22; // "
+export const BS = 0x5c; // \
+export const COMMA = 0x2c;
 const COLON = 0x3a;
-const LBRACE = 0x7b;
-const RBRACE = 0x7d;
-const LBRACKET = 0x5b;
-const RBRACKET = 0x5d;
+export const LBRACE = 0x7b;
+export const RBRACE = 0x7d;
+export const LBRACKET = 0x5b;
+export const RBRACKET = 0x5d;
 
 /** Control characters JCS writes with a two-character escape (\b \t \n \f \r); the others as \u00xx. */
 const SHORT_ESCAPE = new Set([0x08, 0x09, 0x0a, 0x0c, 0x0d]);

@@ -18,6 +18,7 @@ import { seedSigner, signNoteSync } from '../sign/note.js';
 import { verifyExport } from './export.js';
 import { announceEvent, buildRecords, event, listFiles, ORIGIN, retireEvent, seed, vkeyOf, writeExport } from '../../test/support/export-log.js';
 import { cleanup, tempDir } from '../../test/support/engine.js';
+import { prng } from '../../test/support/prng.js';
 
 interface Edit {
   op: string;
@@ -224,17 +225,6 @@ describe('export verifier: tamper vectors', () => {
   });
 });
 
-/** mulberry32: a small seeded PRNG, so a failing trial can be replayed. */
-function prng(seedValue: number): () => number {
-  let a = seedValue >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('export verifier: random byte flips', () => {
   // The fast backends compute the same bytes (their vector tests prove it); they keep 300 full verifications quick.

@@ -10,6 +10,7 @@ import { canonicalize } from '../record/canonical.js';
 import { CanonicalScanner } from './canonical-scan.js';
 import { checkFields } from './fields.js';
 import { fieldsProven } from './fields-fast.js';
+import { prng as rng } from '../../test/support/prng.js';
 
 const utf8 = new TextEncoder();
 const scanner = new CanonicalScanner();
@@ -39,17 +40,6 @@ function verdicts(text: string): { proven: boolean; passes: boolean } | null {
   return { proven: fieldsProven(bytes), passes: checkFields(JSON.parse(text) as Record<string, unknown>) === null };
 }
 
-/** A small seeded PRNG (mulberry32), so a failure names a seed that reproduces it. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // Characters of every UTF-8 length and every escape form: 1 byte, 2, 3, 4 (2 UTF-16 units), "\n", "\u0001", "\"".
 const CHARS = ['a', 'é', '€', '😀', '\n', '\u0001', '"', '\\'];

@@ -1,4 +1,5 @@
 import { isRfc3339Millis } from '../prim/time.js';
+import { BS, COMMA, LBRACE, LBRACKET, Q, RBRACE, RBRACKET } from './canonical-scan.js';
 
 /**
  * A proof, read straight off a record's canonical bytes, that it keeps every member rule of
@@ -16,13 +17,6 @@ import { isRfc3339Millis } from '../prim/time.js';
  * captured body's `size` that is not a plain integer of at most 15 digits.
  */
 
-const Q = 0x22;
-const BS = 0x5c;
-const LBRACE = 0x7b;
-const RBRACE = 0x7d;
-const LBRACKET = 0x5b;
-const RBRACKET = 0x5d;
-const COMMA = 0x2c;
 
 let b: Uint8Array = new Uint8Array(0);
 

@@ -42,9 +42,15 @@ export class TileWalker {
 
   append(leaf: string): void {
     if (this.keep) this.levelHash(0, leaf);
-    let h = leaf;
-    let count = this.size;
-    let height = 0;
+    this.carry(leaf, this.size, 0);
+    this.size++;
+  }
+
+  /**
+   * Push the perfect subtree `h` of height `height`, the `count`-th of its height, merging it with
+   * the stack while it is a right child; every merge that completes a height 8·L is hash L's next.
+   */
+  private carry(h: string, count: number, height: number): void {
     while (count % 2 === 1) {
       h = this.node(this.stack.pop()!, h);
       count = (count - 1) / 2;
@@ -52,7 +58,6 @@ export class TileWalker {
       if (this.keep && height % 8 === 0) this.levelHash(height / 8, h);
     }
     this.stack.push(h);
-    this.size++;
   }
 
   /**
@@ -62,7 +67,7 @@ export class TileWalker {
    */
   appendSubtree(root: Uint8Array, tile: Uint8Array | null): void {
     if (this.size % TILE_WIDTH !== 0 || root.length !== 32) throw new RangeError(`appendSubtree at size ${this.size} (must be a multiple of ${TILE_WIDTH}) with a ${root.length}-byte root`);
-    let h = latin1Of(root);
+    const h = latin1Of(root);
     if (this.keep) {
       if (tile === null || tile.length !== TILE_WIDTH * TILE_HASH_BYTES) throw new RangeError('appendSubtree needs the bundle\'s level-0 tile');
       const buf = (this.buffers[0] ??= new Uint8Array(TILE_WIDTH * TILE_HASH_BYTES));
@@ -72,15 +77,7 @@ export class TileWalker {
       this.completed.push({ level: 0, n: count / TILE_WIDTH - 1, bytes: buf.slice() });
       this.levelHash(1, h);
     }
-    let count = this.size / TILE_WIDTH;
-    let height = 8;
-    while (count % 2 === 1) {
-      h = this.node(this.stack.pop()!, h);
-      count = (count - 1) / 2;
-      height++;
-      if (this.keep && height % 8 === 0) this.levelHash(height / 8, h);
-    }
-    this.stack.push(h);
+    this.carry(h, this.size / TILE_WIDTH, 8);
     this.size += TILE_WIDTH;
   }
 
