@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAuditError } from '../errors.js';
 import { nodeFileOps } from '../sinks/fs.js';
 import { readExportRange, verifyExport } from './export.js';
+import { seedSigner, signNoteSync } from '../sign/note.js';
 import { announceEvent, buildRecords, event, ORIGIN, retireEvent, seed, signCheckpoint, STEP_MS, T0, vkeyOf, writeExport } from '../../test/support/export-log.js';
 import { cleanup, tempDir } from '../../test/support/engine.js';
 
@@ -113,6 +114,32 @@ describe('verifyExport', () => {
     expect(isAuditError(err, 'AUDIT_SIGNATURE_INVALID')).toBe(true);
     const mine = await verifyExport({ dir, keys: [V1], trustedCheckpoint: notes.get(700)! });
     expect(mine.ok).toBe(true);
+  });
+});
+
+describe('verifyExport: origins a ron-audit log cannot have (format §1; issue 14 item 10)', () => {
+  it.each([
+    ['256 bytes', `audit.example/${'o'.repeat(242)}`],
+    ['non-ASCII', 'audit.exämple/log'],
+    ['a space', 'audit.example/my log'],
+  ])('a checkpoint whose origin has %s is malformed_checkpoint, whatever signs it', async (_n, origin) => {
+    const d = join(base, `origin-${_n.replace(/\W/g, '')}`);
+    await writeExport(d, records, [300]);
+    // The writer refuses such an origin (formatCheckpoint): the note is made by hand, as an attacker would.
+    const note = signCheckpoint(records, 300);
+    const text = note.slice(0, note.lastIndexOf('\n\n') + 1).replace(/^[^\n]*/, origin);
+    await writeFile(join(d, 'checkpoint'), signNoteSync(text, [seedSigner(ORIGIN, seed(1))]));
+    const r = await verifyExport({ dir: d, keys: [V1] });
+    expect(r).toMatchObject({ ok: false, failure: { reason: 'malformed_checkpoint' } });
+    expect(r.failure!.message).toMatch(/is not a ron-audit origin/);
+  });
+
+  it('an origin of exactly 255 bytes is accepted', async () => {
+    const origin = `audit.example/${'o'.repeat(241)}`;
+    expect(origin.length).toBe(255);
+    const d = join(base, 'origin-255');
+    await writeExport(d, buildRecords(10, { origin }), [10], { origin });
+    expect(await verifyExport({ dir: d, keys: [vkeyOf(seed(1), origin)] })).toMatchObject({ ok: true, size: 10 });
   });
 });
 

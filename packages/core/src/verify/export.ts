@@ -1,5 +1,5 @@
 import { AuditError, invalidArgument } from '../errors.js';
-import { isSealed, type Checkpoint, type LaneClaim } from '../log/checkpoint.js';
+import { isSealed, isValidOrigin, type Checkpoint, type LaneClaim } from '../log/checkpoint.js';
 import { genesis, nextLink } from '../log/chain.js';
 import { equalBytes } from '../log/merkle.js';
 import type { VerifyFailureReason } from '../log/memory.js';
@@ -271,6 +271,11 @@ async function scan(opts: ExportVerifyOptions, ops: FileOps, st: ScanState, onRe
   }
   const cp = cpn.checkpoint;
   const { origin, size } = cp;
+  // Format §1 (issue 14 item 10): a C2SP checkpoint may name its log in ways a ron-audit log cannot.
+  if (!isValidOrigin(origin)) {
+    const named: string = cp.origin;
+    throw found('malformed_checkpoint', `checkpoint: origin ${JSON.stringify(named.length > 80 ? `${named.slice(0, 80)}…` : named)} is not a ron-audit origin (1–255 bytes of printable ASCII without "+" or space, format §1)`, null);
+  }
   st.origin = origin;
   st.size = size;
   st.checkpoint = cp;
