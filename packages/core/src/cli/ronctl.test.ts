@@ -176,6 +176,23 @@ describe('ronctl audit verify', () => {
     expect(wrong.out).toMatch(/^FAIL: key_untrusted/);
   });
 
+  it('operator mode checks the origin (issue 14 item 10): with AUDIT_ORIGIN set, the keystore counts only for that log', async () => {
+    const ks = join(base, 'keys-op-origin');
+    await keystoreWithSeed(ks, 'aud-1', 1);
+    const mine = await run(['audit', 'verify', '--export-dir', 'export'], { env: { AUDIT_KEYSTORE_DIR: ks, AUDIT_ORIGIN: ORIGIN } });
+    expect(mine.code, mine.err).toBe(0);
+    expect(mine.err).toContain(`for ${ORIGIN} (from AUDIT_ORIGIN ${ORIGIN})`);
+    // The same key signs the export, but this host's log is another one: not trusted for it.
+    const other = await run(['audit', 'verify', '--export-dir', 'export'], { env: { AUDIT_KEYSTORE_DIR: ks, AUDIT_ORIGIN: 'audit.test.example/other' } });
+    expect(other.code).toBe(1);
+    expect(other.out).toMatch(/^FAIL: key_untrusted/);
+    expect(other.err).toContain(`not ${ORIGIN} as the export says`);
+    // Without AUDIT_ORIGIN the export's origin is taken, and the note says where it came from.
+    const unpinned = await run(['audit', 'verify', '--export-dir', 'export', '--keystore-dir', 'keys-op-origin']);
+    expect(unpinned.code).toBe(0);
+    expect(unpinned.err).toMatch(/from the export's checkpoint \(set AUDIT_ORIGIN to pin/);
+  });
+
   it('--key-file reads keys one per line with comments', async () => {
     await writeFile(join(base, 'trust.keys'), `# trust root of ${ORIGIN}\n\n${V1}\n`);
     expect((await run(['audit', 'verify', '--export-dir', 'export', '--key-file', 'trust.keys'])).code).toBe(0);

@@ -186,11 +186,19 @@ async function trustedKeys(values: Values, ctx: Context, originOf: () => Promise
   if (keystore === undefined || keystore.length === 0) {
     throw new UsageError('no trusted key: pass --key VKEY or --key-file FILE (the log\'s verifier key, as an auditor), or --keystore-dir DIR (operator mode)');
   }
-  const origin = await originOf();
+  // A keystore holds keys, not the origin they sign for: AUDIT_ORIGIN, when set, says which log
+  // (and its lanes) they are this host's keys for, so an export of any other log is key_untrusted
+  // (issue 14 item 10). Without it, the export's own origin is taken, and the note says so.
+  const named = await originOf();
+  const configured = ctx.io.env['AUDIT_ORIGIN'];
+  const pinned = configured !== undefined && configured.length > 0;
+  const own = pinned && (named === configured || (named.startsWith(`${configured}/lane-`) && /^(0|[1-9][0-9]{0,4})$/.test(named.slice(configured.length + 6))));
+  const origin = pinned && !own ? configured : named;
   const dir = ctx.path(keystore);
   const found = (await listKeys(dir)).map((k) => formatVerifierKey(origin, k.publicKey));
   if (found.length === 0) throw new UsageError(`keystore ${dir} holds no keys`);
-  ctx.err(`note: operator mode: trusting the ${found.length} key(s) of keystore ${dir} for ${origin}; an auditor passes --key with the verifier key obtained when the log was deployed`);
+  const whence = pinned ? `AUDIT_ORIGIN ${configured}${own ? '' : `, not ${named} as the export says`}` : `the export's checkpoint (set AUDIT_ORIGIN to pin the log these keys sign for)`;
+  ctx.err(`note: operator mode: trusting the ${found.length} key(s) of keystore ${dir} for ${origin} (from ${whence}); an auditor passes --key with the verifier key obtained when the log was deployed`);
   return found;
 }
 
