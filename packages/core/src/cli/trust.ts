@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { looksLikeKeyMaterial, quotedUnlessSecret } from '../prim/secret-text.js';
+import { looksLikeKeyMaterial, looksLikePrivateKeyFile, quotedUnlessSecret } from '../prim/secret-text.js';
 import { keyIdHex, parseVerifierKey } from '../sign/note.js';
 
 /**
@@ -42,7 +42,7 @@ const VKEY_SHAPE = /^[^\s+]{1,256}\+[0-9a-f]{8}\+[A-Za-z0-9+/]+={0,2}$/;
  * verifier key instead; only text shaped like a verifier key (public by nature) is quoted.
  */
 function notAVerifierKey(text: string, why: string): string {
-  if (/"seed"\s*:|-----BEGIN|PRIVATE KEY/i.test(text)) {
+  if (looksLikePrivateKeyFile(text)) {
     return `: this is a private key (a keystore key file or a PEM key), not a verifier key; its content is not shown. Give the verifier key, its public half: ronctl kms list --keystore-dir DIR --origin ORIGIN --vkeys`;
   }
   if (VKEY_SHAPE.test(text)) return ` ${JSON.stringify(text)}: ${why}`;

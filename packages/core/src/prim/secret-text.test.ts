@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isAuditError } from '../errors.js';
-import { looksLikeKeyMaterial, quotedUnlessSecret } from './secret-text.js';
+import { looksLikeKeyMaterial, looksLikePrivateKeyFile, quotedUnlessSecret } from './secret-text.js';
 
 const SEED_B64 = '2sct2KkM4jhy+Tq7kuaw667FK+n5ZWOdpYOka4qlPLg=';
 const KEY_FILE = `{"v":1,"alias":"a","algorithm":"ed25519","seed":"${SEED_B64}","public":"tQ+nIt+J/fnVlnBgg6mAhadzGt6AajcYQoqKitKDNxU="}`;
@@ -35,6 +35,13 @@ describe('looksLikeKeyMaterial', () => {
     expect(quotedUnlessSecret(text, 1000)).toBe(JSON.stringify(text));
   });
 
+  it('looksLikePrivateKeyFile tells a key file or PEM key from a bare seed', () => {
+    expect(looksLikePrivateKeyFile(KEY_FILE)).toBe(true);
+    expect(looksLikePrivateKeyFile('-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----')).toBe(true);
+    expect(looksLikePrivateKeyFile(SEED_B64)).toBe(false);
+    expect(looksLikePrivateKeyFile('audit.example.com/gw/1')).toBe(false);
+  });
+
   it('cuts long ordinary text', () => {
     expect(quotedUnlessSecret('x '.repeat(100), 10)).toBe(JSON.stringify(`${'x '.repeat(5)}…`));
   });
@@ -51,6 +58,7 @@ describe('looksLikeKeyMaterial', () => {
     for (const bad of [undefined, null, 1, {}, ['x']]) {
       expect(refused(() => looksLikeKeyMaterial(bad as never))).toBe(true);
       expect(refused(() => quotedUnlessSecret(bad as never))).toBe(true);
+      expect(refused(() => looksLikePrivateKeyFile(bad as never))).toBe(true);
     }
     for (const max of [0, -1, 1.5, Number.NaN]) expect(refused(() => quotedUnlessSecret('x', max))).toBe(true);
   });

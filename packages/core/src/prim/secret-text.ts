@@ -10,6 +10,13 @@ import { invalidArgument } from '../errors.js';
  */
 
 const MARKERS = /"(seed|private|private_?key|secret|sk)"\s*:|-----BEGIN|PRIVATE KEY/i;
+const PRIVATE_KEY_FILE = /"seed"\s*:|-----BEGIN|PRIVATE KEY/i;
+
+/** Whether `text` is (part of) a private key file: a keystore key file (JSON with `seed`) or a PEM key. */
+export function looksLikePrivateKeyFile(text: string): boolean {
+  if (typeof text !== 'string') throw invalidArgument('text', 'a string', text);
+  return PRIVATE_KEY_FILE.test(text);
+}
 const LONG_BASE64 = /[A-Za-z0-9+/_-]{43,}={0,2}/g;
 const LONG_HEX = /[0-9a-fA-F]{64,}/;
 
