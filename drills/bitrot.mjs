@@ -62,10 +62,10 @@ async function micronode(dir, n) {
   const clean = (await engine.read({ from: 0 })).length;
   const before = await count();
   // There is no public way to damage a running log's memory (read() and snapshot() hand out
-  // copies), so the drill reaches into the log's private record array, as a bad DIMM or a
-  // debugger would: one bit of one held record.
+  // copies), so the drill reaches into the log's private record run (get() is a live view of
+  // the held bytes), as a bad DIMM or a debugger would: one bit of one held record.
   const seq = Math.floor(n / 2);
-  const held = engine.log.records[seq - engine.log.firstRetained];
+  const held = engine.log.records.get(seq - engine.log.firstRetained);
   const at = Buffer.from(held).toString('latin1').indexOf('"outcome":"') + '"outcome":"'.length + 2;
   held[at] ^= 0x01;
   const err = await engine.read({ from: 0 }).then(

@@ -1,4 +1,4 @@
-import { recordLeafInput, type PreparedEvent } from '../record/record.js';
+import { leafInputBound, recordLeafInput, writeLeafInput, type PreparedEvent } from '../record/record.js';
 import { signNote, type NoteSigner } from '../sign/note.js';
 import { formatCheckpoint } from './checkpoint.js';
 import { nextLink } from './chain.js';
@@ -249,11 +249,14 @@ export class Appender {
         const full = recordLeafInput(p.oversizeOf.full, firstSeq + i, this.prev).subarray(1);
         p = p.oversizeOf.reduce(`${full.length}:${toHex(nextLink(full))}`);
       }
-      const input = recordLeafInput(p, firstSeq + i, this.prev);
-      const bytes = input.subarray(1);
+      // Written straight into the log's record run: the record has no buffer of its own.
+      const chunk = this.log.reserve(leafInputBound(p));
+      const at = this.log.writeOffset;
+      const end = writeLeafInput(p, firstSeq + i, this.prev, chunk, at);
+      const bytes = chunk.subarray(at + 1, end);
       const h = nextLink(bytes);
-      const leaf = leafHashOfInput(input);
-      this.log.append(bytes, leaf, h);
+      const leaf = leafHashOfInput(chunk.subarray(at, end));
+      this.log.appendWritten(at + 1, end - at - 1, leaf, h);
       leaves[i] = leaf;
       this.prev = h;
       records[i] = bytes;

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanup, decode, internals, metricValue, readyAudit, recordingLogger, TEST_ORIGIN } from '../../test/support/engine.js';
+import { cleanup, decode, heldRecords, internals, metricValue, readyAudit, recordingLogger, TEST_ORIGIN } from '../../test/support/engine.js';
 import type { AuditEngine } from '../api.js';
 import { AuditError } from '../errors.js';
 import { createRedactor } from '../record/redact.js';
@@ -139,11 +139,11 @@ describe('verify on read', () => {
     for (let i = 0; i < 8; i++) engine.emit({ action: 'a', outcome: 'success', attributes: { i } });
     await engine.flush();
     const { log } = internals(engine);
-    const records = (log as unknown as { records: Uint8Array[] }).records;
-    const original = decode(records[5]!);
+    const records = heldRecords(log);
+    const original = decode(records.get(5));
     const changed = tamper(original);
     expect(changed).not.toBe(original);
-    records[5] = encoder.encode(changed);
+    records.set(5, encoder.encode(changed));
 
     let result: unknown;
     const err = await engine.read({ from: 0 }).then(
@@ -163,7 +163,7 @@ describe('verify on read', () => {
     const engine = await readyAudit({ queueDepth: 4 });
     engine.emit({ action: 'a', outcome: 'success', actor: { id: 'alice' } });
     await engine.flush();
-    const bytes = (internals(engine).log as unknown as { records: Uint8Array[] }).records[0]!;
+    const bytes = heldRecords(internals(engine).log).get(0);
     const at = decode(bytes).indexOf('alice');
     bytes[at] = 'm'.charCodeAt(0);
     await expect(engine.read()).rejects.toMatchObject({ code: 'AUDIT_VERIFY_FAILED', reason: 'leaf_mismatch', seq: 0 });

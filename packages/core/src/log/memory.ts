@@ -4,6 +4,7 @@ import { openNote, type VerifierKey } from '../sign/note.js';
 import { parseCheckpoint } from './checkpoint.js';
 import { genesis, nextLink } from './chain.js';
 import { leafHash } from '../prim/hash.js';
+import { ByteRun } from '../prim/byte-run.js';
 import { toHex } from '../prim/hex.js';
 import { equalBytes, inclusionProof } from './merkle.js';
 import { RetainedTree } from './tree.js';
@@ -57,8 +58,14 @@ export class VerifyError extends AuditError {
   }
 }
 
+/** Chunk size of the record run for a log bounded at maxBytes: a sixteenth of the bound, from 64 KiB to 1 MiB. */
+function chunkBytesFor(maxBytes: number): number {
+  return Math.min(2 ** 20, Math.max(2 ** 16, Math.floor(maxBytes / 16) || 2 ** 20));
+}
+
 export class MemoryLog {
-  private records: Uint8Array[] = [];
+  /** The retained records, in chunks (prim/byte-run.ts: no object per record for the GC to keep). */
+  private readonly records: ByteRun;
   private first = 0;
   private held = 0;
   private readonly tree = new RetainedTree();
@@ -70,6 +77,7 @@ export class MemoryLog {
     private readonly maxBytes: number,
   ) {
     this.head = genesis(origin);
+    this.records = new ByteRun(chunkBytesFor(maxBytes));
   }
 
   get size(): number {
@@ -94,9 +102,32 @@ export class MemoryLog {
 
   append(bytes: Uint8Array, leaf: Uint8Array, hash: Uint8Array): void {
     this.records.push(bytes);
+    this.appended(bytes.length, leaf, hash);
+  }
+
+  /**
+   * Room for the next record built in place (the appender's hot path): the chunk to write into,
+   * with at least `n` free bytes from `writeOffset`. appendWritten() then makes the bytes written
+   * a record, so a record has no buffer of its own.
+   */
+  reserve(n: number): Uint8Array {
+    return this.records.reserve(n);
+  }
+
+  get writeOffset(): number {
+    return this.records.writeOffset;
+  }
+
+  /** The record written at [offset, offset + length) of the chunk reserve() returned (offset ≥ writeOffset). */
+  appendWritten(offset: number, length: number, leaf: Uint8Array, hash: Uint8Array): void {
+    this.records.commit(offset, length);
+    this.appended(length, leaf, hash);
+  }
+
+  private appended(length: number, leaf: Uint8Array, hash: Uint8Array): void {
     this.tree.append(leaf);
     this.head = hash;
-    this.held += bytes.length + RECORD_OVERHEAD_BYTES;
+    this.held += length + RECORD_OVERHEAD_BYTES;
     if (this.held > this.maxBytes) this.evict();
   }
 
@@ -135,10 +166,10 @@ export class MemoryLog {
     let drop = 0;
     let held = this.held;
     while (held > target && drop < this.records.length - 1) {
-      held -= this.records[drop]!.length + RECORD_OVERHEAD_BYTES;
+      held -= this.records.lengthOf(drop) + RECORD_OVERHEAD_BYTES;
       drop++;
     }
-    this.records = this.records.slice(drop);
+    this.records.dropFront(drop);
     this.first += drop;
     this.held = held;
     this.tree.evict(this.first);
@@ -149,7 +180,9 @@ export class MemoryLog {
    * read(): a caller editing what it was handed must not be able to change the log.
    */
   retained(): { first: number; records: readonly Uint8Array[] } {
-    return { first: this.first, records: this.records.map((b) => new Uint8Array(b)) };
+    const records: Uint8Array[] = new Array(this.records.length);
+    for (let i = 0; i < records.length; i++) records[i] = this.records.get(i).slice();
+    return { first: this.first, records };
   }
 
   proof(seq: number, size: number): Uint8Array[] {
@@ -174,9 +207,9 @@ export class MemoryLog {
     if (parsed.origin !== this.origin) throw new VerifyError(undefined, 'origin_mismatch', 'checkpoint names another log');
     if (parsed.size !== cp.size || !equalBytes(parsed.root, cp.root)) throw new VerifyError(undefined, 'checkpoint_mismatch', 'signed checkpoint text differs from the held checkpoint');
     const out: VerifiedRecord[] = [];
-    let prevHash = from === 0 ? genesis(this.origin) : from > this.first ? nextLink(this.records[from - 1 - this.first]!) : undefined;
+    let prevHash = from === 0 ? genesis(this.origin) : from > this.first ? nextLink(this.records.get(from - 1 - this.first)) : undefined;
     for (let seq = from; seq <= last; seq++) {
-      const bytes = this.records[seq - this.first]!;
+      const bytes = this.records.get(seq - this.first);
       let record: Record<string, unknown>;
       try {
         record = parseCanonical(bytes) as Record<string, unknown>;

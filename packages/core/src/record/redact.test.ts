@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanup, decode, loggedText, readyAudit, recordingLogger } from '../../test/support/engine.js';
+import { cleanup, decode, heldRecords, internals, loggedText, readyAudit, recordingLogger } from '../../test/support/engine.js';
 import type { AuditEngine } from '../api.js';
 import { captureBody } from './body.js';
 import { DEFAULT_CENSOR, DEFAULT_REDACT_HEADERS, DEFAULT_REDACT_KEYS, createRedactor, parsePath, redactAttribute, redactQuery } from './redact.js';
@@ -165,8 +165,8 @@ describe('no secret in any log line', () => {
     expect(records).toHaveLength(3);
     for (const r of records) expect(decode(r.bytes)).not.toContain(SECRET);
     // Provoke the error paths that log: a verify failure.
-    const held = (engine as unknown as { log: { records: Uint8Array[] } }).log.records;
-    held[0] = new TextEncoder().encode(decode(held[0]!).replace('GET /a', 'GET /z'));
+    const held = heldRecords(internals(engine).log);
+    held.set(0, new TextEncoder().encode(decode(held.get(0)).replace('GET /a', 'GET /z')));
     await expect(engine.read()).rejects.toThrow();
     await engine.close();
     expect(logger.lines.length).toBeGreaterThanOrEqual(2);

@@ -7,6 +7,7 @@ import { Registry } from 'prom-client';
 import { createAudit } from '../../src/create-audit.js';
 import type { AuditEngine, CreateAuditOptions } from '../../src/api.js';
 import type { MemoryLog } from '../../src/log/memory.js';
+import type { ByteRun } from '../../src/prim/byte-run.js';
 import type { Admission } from '../../src/queue/admission.js';
 import { generateKey } from '../../src/sign/keystore.js';
 
@@ -90,6 +91,14 @@ export async function metricValue(registry: Registry, name: string, labels: Reco
 /** The engine's private parts, for tests that tamper with what it holds. */
 export function internals(engine: AuditEngine): { log: MemoryLog; admission: Admission } {
   return engine as unknown as { log: MemoryLog; admission: Admission };
+}
+
+/**
+ * The records a log holds, for tests that play someone who changes them in memory: get(i) is a
+ * live view (writing into it changes the held bytes), set(i, bytes) replaces record i.
+ */
+export function heldRecords(log: MemoryLog): { get(i: number): Uint8Array; set(i: number, bytes: Uint8Array): void } {
+  return (log as unknown as { records: ByteRun }).records;
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -111,6 +111,19 @@ describe('ExportWriter restart', () => {
     expect((await verifyExport({ dir, keys: KEYS })).ok).toBe(true);
   });
 
+  it('after a restart, deletes the partials of the right edge it continued from once their full tiles are published', async () => {
+    const dir = join(await tempDir(), 'export');
+    await writeExport(dir, records, [100, 200]);
+    expect((await listFiles(dir)).filter((f) => f.includes('.p/'))).toEqual(['tile/0/000.p/100', 'tile/0/000.p/200', 'tile/entries/000.p/100', 'tile/entries/000.p/200']);
+    const w = await ExportWriter.open({ dir, every: 1_000_000, intervalMs: 3_600_000 });
+    w.addRecords(200, records.slice(200, 300));
+    offer(w, 300);
+    await w.close();
+    // The same partials as one process publishing 100, 200, 300 leaves (see "keeps older partial tiles").
+    expect((await listFiles(dir)).filter((f) => f.includes('.p/'))).toEqual(['tile/0/001.p/44', 'tile/1/000.p/1', 'tile/entries/001.p/44']);
+    expect((await verifyExport({ dir, keys: KEYS })).ok).toBe(true);
+  });
+
   it('recomputes a missing right-edge tile of level ≥ 1 from the full tiles below it', async () => {
     const dir = join(await tempDir(), 'export');
     await writeExport(dir, records, [600]);

@@ -1,8 +1,9 @@
 import type { Counter, Histogram } from 'prom-client';
 import { AuditError, invalidArgument } from '../../errors.js';
+import { ByteRun } from '../../prim/byte-run.js';
 import { leafHash } from '../../prim/hash.js';
 import { encodeBundle, tilePath, TILE_WIDTH, type TileRef } from '../../log/tiles.js';
-import { DIR_MODE, nodeFileOps, writeFileAtomic, type FileOps } from '../fs.js';
+import { DIR_MODE, nodeFileOps, writeFileAtomic, writeFilesAtomic, type FileOps } from '../fs.js';
 import { hashesAtLevel, join, joinHashes, parseCheckpointNote, perfectRoot, readBundleEntries, readOptional, tileHashesOrRecompute, type TileLevel } from './reader.js';
 
 /**
@@ -14,7 +15,9 @@ import { hashesAtLevel, join, joinHashes, parseCheckpointNote, perfectRoot, read
  *
  * Memory: the records since the last full entry bundle plus the unpublished ones, and per level
  * the hashes since the last full tile (< 256 each). Nothing older is kept: full tiles and bundles
- * are immutable once written.
+ * are immutable once written. The waiting records and their leaf hashes are copied into chunked
+ * runs (prim/byte-run.ts), not kept as one object each: an export holds thousands of records
+ * between publications, and as objects each would be promoted and marked by the collector.
  */
 
 export interface ExportWriterOptions {
@@ -39,6 +42,9 @@ export interface OfferedCheckpoint {
 export const EXPORT_WRITE_CONCURRENCY = 8;
 /** Leaves hashed between yields to the event loop while preparing a publication. */
 const HASH_CHUNK = 2048;
+
+/** A leaf the caller did not hand over (the writer hashes the record itself). */
+const NO_LEAF = new Uint8Array(0);
 
 const yieldTick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -86,15 +92,23 @@ export class ExportWriter {
 
   /** Records [entryBase, nextSeq); entryBase is a multiple of 256 (the first record not in a full bundle on disk). */
   private entryBase = 0;
-  private entries: Uint8Array[] = [];
+  private readonly entries = new ByteRun(256 * 1024);
   private nextSeq = 0;
   /** Per level, hashes from levelBase[L] (a multiple of 256: the first hash not in a full tile on disk). */
   private levels: Uint8Array[][] = [];
   private levelBase: number[] = [];
   /** Leaves whose hashes are in `levels`. */
   private hashed = 0;
-  /** Leaf hashes handed over with records [hashed, …) (undefined: hash the bytes), or empty. */
-  private leaves: (Uint8Array | undefined)[] = [];
+  /** Leaf hashes handed over with records [hashed, …) (an empty entry: hash the bytes), or none. */
+  private readonly leaves = new ByteRun(32 * 1024);
+
+  /**
+   * Tiles (`level:n`, level −1 for entry bundles) that may have partial files on disk: the ones
+   * this writer wrote, and the right edge it continued from. Only these are looked at when their
+   * full tile is written — a tile that filled within one publication never had a partial, and
+   * looking for one cost a failed readdir (an error object and a thread-pool call) per full tile.
+   */
+  private readonly partials = new Set<string>();
 
   private pubSize = 0;
   private pubNote: string | undefined;
@@ -180,19 +194,21 @@ export class ExportWriter {
       });
     const width0 = size % TILE_WIDTH;
     if (width0 > 0) {
+      this.partials.add(`-1:${Math.floor(size / TILE_WIDTH)}`);
       const read = await readBundleEntries(this.ops, this.dir, Math.floor(size / TILE_WIDTH), width0);
       if (!('entries' in read)) throw cantContinue(`the partial entry bundle of ${width0} records is ${'missing' in read ? 'missing' : 'malformed'}`);
-      this.entries = read.entries.map((e) => e.slice());
+      for (const e of read.entries) this.entries.push(e);
     }
     this.entryBase = size - width0;
     for (let level = 0; hashesAtLevel(size, level) > 0; level++) {
       const h = hashesAtLevel(size, level);
       const width = h % TILE_WIDTH;
       this.levelBase[level] = h - width;
+      if (width > 0) this.partials.add(`${level}:${Math.floor(h / TILE_WIDTH)}`);
       if (width === 0) {
         this.levels[level] = [];
       } else if (level === 0) {
-        this.levels[level] = this.entries.map((e) => leafHash(e));
+        this.levels[level] = this.entries.views(0, this.entries.length).map((e) => leafHash(e));
       } else {
         const hashes = await tileHashesOrRecompute(this.ops, this.dir, level, Math.floor(h / TILE_WIDTH), width);
         if (hashes === null) throw cantContinue(`the level-${level} hashes of the right edge can be neither read nor recomputed`);
@@ -205,8 +221,8 @@ export class ExportWriter {
   }
 
   /**
-   * Hand over records in log order. `firstSeq` must be exactly the next expected seq. The arrays
-   * are kept by reference until published: the caller must not modify them.
+   * Hand over records in log order. `firstSeq` must be exactly the next expected seq. The bytes
+   * are copied: the caller may reuse its buffers.
    */
   addRecords(firstSeq: number, records: readonly Uint8Array[], leaves?: readonly Uint8Array[]): void {
     if (!Array.isArray(records)) throw invalidArgument('records', 'an array of Uint8Array', records);
@@ -225,12 +241,12 @@ export class ExportWriter {
     this.nextSeq += records.length;
     // After a failure the sink is off: nothing more is buffered (the engine runs degraded).
     if (this.failure !== undefined || this.closed) return;
-    for (const r of records) this.entries.push(r);
+    for (let i = 0; i < records.length; i++) this.entries.push(records[i]!);
     // The appender already hashed each leaf for its tree: publication reuses those hashes instead
     // of hashing every record a second time. Without them (tests, replay) it hashes the bytes.
     if (leaves !== undefined || this.leaves.length > 0) {
-      while (this.leaves.length < this.nextSeq - records.length - this.hashed) this.leaves.push(undefined);
-      for (let i = 0; i < records.length; i++) this.leaves.push(leaves?.[i]);
+      while (this.leaves.length < this.nextSeq - records.length - this.hashed) this.leaves.push(NO_LEAF);
+      for (let i = 0; i < records.length; i++) this.leaves.push(leaves?.[i] ?? NO_LEAF);
     }
   }
 
@@ -344,9 +360,9 @@ export class ExportWriter {
     this.failure = err;
     clearTimeout(this.timer);
     this.timer = undefined;
-    this.entries = [];
+    this.entries.clear();
     this.levels = [];
-    this.leaves = [];
+    this.leaves.clear();
     try {
       this.onError?.(err);
     } catch {
@@ -372,8 +388,12 @@ export class ExportWriter {
     if (grows) {
       while (this.hashed < size) {
         const end = Math.min(size, this.hashed + HASH_CHUNK);
-        for (let seq = this.hashed; seq < end; seq++) this.pushHash(0, this.leaves[seq - this.hashed] ?? leafHash(this.entries[seq - this.entryBase]!));
-        if (this.leaves.length > 0) this.leaves.splice(0, end - this.hashed);
+        for (let seq = this.hashed; seq < end; seq++) {
+          const i = seq - this.hashed;
+          const given = i < this.leaves.length ? this.leaves.get(i) : NO_LEAF;
+          this.pushHash(0, given.length === 32 ? given : leafHash(this.entries.get(seq - this.entryBase)));
+        }
+        if (this.leaves.length > 0) this.leaves.dropFront(end - this.hashed);
         this.hashed = end;
         if (end < size) await yieldTick();
       }
@@ -381,11 +401,12 @@ export class ExportWriter {
       const fullBundles = Math.floor(size / TILE_WIDTH);
       for (let n = this.entryBase / TILE_WIDTH; n < fullBundles; n++) {
         const from = n * TILE_WIDTH - this.entryBase;
-        writes.push([tilePath('entries', n), encodeBundle(this.entries.slice(from, from + TILE_WIDTH))]);
+        writes.push([tilePath('entries', n), encodeBundle(this.entries.views(from, from + TILE_WIDTH))]);
         completed.push({ level: -1, n, width: TILE_WIDTH });
       }
       if (size % TILE_WIDTH > 0) {
-        writes.push([tilePath('entries', fullBundles, size % TILE_WIDTH), encodeBundle(this.entries.slice(fullBundles * TILE_WIDTH - this.entryBase, size - this.entryBase))]);
+        this.partials.add(`-1:${fullBundles}`);
+        writes.push([tilePath('entries', fullBundles, size % TILE_WIDTH), encodeBundle(this.entries.views(fullBundles * TILE_WIDTH - this.entryBase, size - this.entryBase))]);
       }
       for (let level = 0; hashesAtLevel(size, level) > 0; level++) {
         const h = hashesAtLevel(size, level);
@@ -397,9 +418,14 @@ export class ExportWriter {
           writes.push([tilePath(level, n), joinHashes(held.slice(from, from + TILE_WIDTH))]);
           completed.push({ level, n, width: TILE_WIDTH });
         }
+        if (h % TILE_WIDTH > 0) this.partials.add(`${level}:${fullTiles}`);
         if (h % TILE_WIDTH > 0) writes.push([tilePath(level, fullTiles, h % TILE_WIDTH), joinHashes(held.slice(fullTiles * TILE_WIDTH - base, h - base))]);
       }
-      await pool(writes, EXPORT_WRITE_CONCURRENCY, ([rel, bytes]) => writeFileAtomic(this.ops, join(this.dir, rel), bytes));
+      await writeFilesAtomic(
+        this.ops,
+        writes.map(([rel, bytes]) => [join(this.dir, rel), bytes] as const),
+        EXPORT_WRITE_CONCURRENCY,
+      );
     }
     // The checkpoint goes last: a reader never sees a checkpoint whose tiles are missing.
     await writeFileAtomic(this.ops, join(this.dir, 'checkpoint'), cp.note);
@@ -418,7 +444,7 @@ export class ExportWriter {
   /** Forget what is now in full bundles and full tiles on disk. */
   private trim(size: number): void {
     const entryBase = Math.floor(size / TILE_WIDTH) * TILE_WIDTH;
-    this.entries.splice(0, entryBase - this.entryBase);
+    this.entries.dropFront(entryBase - this.entryBase);
     this.entryBase = entryBase;
     for (let level = 0; level < this.levels.length; level++) {
       const base = Math.floor(hashesAtLevel(size, level) / TILE_WIDTH) * TILE_WIDTH;
@@ -430,7 +456,8 @@ export class ExportWriter {
   }
 
   private async deletePartials(completed: readonly TileRef[]): Promise<void> {
-    await pool(completed, EXPORT_WRITE_CONCURRENCY, async ({ level, n }) => {
+    const had = completed.filter(({ level, n }) => this.partials.delete(`${level}:${n}`));
+    await pool(had, EXPORT_WRITE_CONCURRENCY, async ({ level, n }) => {
       const lv: TileLevel = level < 0 ? 'entries' : level;
       const pdir = join(this.dir, `${tilePath(lv, n)}.p`);
       let names: string[];
