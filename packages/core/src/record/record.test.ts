@@ -220,4 +220,15 @@ describe('uuidv7', () => {
       expect(parseInt(id.slice(0, 8) + id.slice(9, 13), 16)).toBe(now);
     }
   });
+
+  it('follows the time given on every call, interleaved, from the epoch to the largest 48-bit millisecond', () => {
+    const times = [0, 1, 2 ** 48 - 1, Date.parse('2026-12-04T22:00:00.000Z'), 1, 0xabcdef, 0xabcdef + 1];
+    for (let round = 0; round < 300; round++) {
+      for (const now of times) {
+        const id = uuidv7(now);
+        expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+        expect(parseInt(id.slice(0, 8) + id.slice(9, 13), 16)).toBe(now);
+      }
+    }
+  });
 });
