@@ -53,27 +53,36 @@ export const nodeFileOps: FileOps = {
 export const DIR_MODE = 0o750;
 export const FILE_MODE = 0o640;
 
-/** Write a file so that readers see the old content or the new, never a torn mix: temp, fsync, rename, fsync dir. */
-export async function writeFileAtomic(ops: FileOps, path: string, data: Uint8Array | string): Promise<void> {
-  const dir = dirname(path);
-  await ops.mkdir(dir, DIR_MODE);
-  const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
-  const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
-  const h = await ops.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, FILE_MODE);
+const tempSuffix = (): string => `.tmp-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
+
+/**
+ * `bytes` into the temporary file `tmp`, flushed (`sync`: fsync, `datasync`: fdatasync), closed,
+ * renamed to `path`. A failed step removes the temporary file (best effort: a failed write —
+ * ENOSPC, EIO — must not leave one behind) and throws its error.
+ */
+async function writeRenamed(ops: FileOps, path: string, tmp: string, bytes: Uint8Array, flush: 'sync' | 'datasync'): Promise<void> {
   try {
+    const h = await ops.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, FILE_MODE);
     try {
       let off = 0;
       while (off < bytes.length) off += (await h.write(bytes, off, bytes.length - off, null)).bytesWritten;
-      await h.sync();
+      await (flush === 'sync' ? h.sync() : h.datasync());
     } finally {
       await h.close();
     }
     await ops.rename(tmp, path);
   } catch (err) {
-    // Best effort: a failed write (ENOSPC, EIO) must not leave a temporary file behind.
     await ops.unlink(tmp).catch(() => undefined);
     throw err;
   }
+}
+
+/** Write a file so that readers see the old content or the new, never a torn mix: temp, fsync, rename, fsync dir. */
+export async function writeFileAtomic(ops: FileOps, path: string, data: Uint8Array | string): Promise<void> {
+  const dir = dirname(path);
+  await ops.mkdir(dir, DIR_MODE);
+  const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
+  await writeRenamed(ops, path, `${path}${tempSuffix()}`, bytes, 'sync');
   await ops.syncDir(dir);
 }
 
@@ -98,25 +107,15 @@ export async function writeFilesAtomic(ops: FileOps, files: readonly (readonly [
   if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw invalidArgument('concurrency', 'an integer ≥ 1', concurrency);
   const dirs = [...new Set(files.map(([path]) => dirname(path)))];
   for (const dir of dirs) await ops.mkdir(dir, DIR_MODE);
-  const suffix = `.tmp-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
+  const suffix = tempSuffix();
   let next = 0;
   let failure: { err: unknown } | undefined;
   const worker = async (): Promise<void> => {
     while (next < files.length && failure === undefined) {
       const [path, bytes] = files[next++]!;
-      const tmp = path + suffix;
       try {
-        const h = await ops.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, FILE_MODE);
-        try {
-          let off = 0;
-          while (off < bytes.length) off += (await h.write(bytes, off, bytes.length - off, null)).bytesWritten;
-          await h.datasync();
-        } finally {
-          await h.close();
-        }
-        await ops.rename(tmp, path);
+        await writeRenamed(ops, path, path + suffix, bytes, 'datasync');
       } catch (err) {
-        await ops.unlink(tmp).catch(() => undefined);
         failure ??= { err };
       }
     }
